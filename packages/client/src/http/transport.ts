@@ -1,0 +1,193 @@
+/**
+ * One HTTP exchange with retries: the transport loop of DESIGN.md. It knows
+ * nothing of jobs; waits sit on top of it and share its deadline.
+ */
+import { AbortError, BadResponseError, HttpError, InvalidOptionError, NetworkError, RequestTimeoutError, type ProblemBody } from '../errors/errors.js';
+import { decideRetry, type NormalizedRetryOptions } from '../retry/retry-policy.js';
+import type { Deadline } from '../wait/deadline.js';
+import { sleep, throwIfAborted } from '../wait/sleep.js';
+
+/** A `fetch`-compatible function (the global one by default). */
+export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+
+/** Settings the transport is built with. */
+export interface TransportSettings {
+  baseUrl: string;
+  apiKey: string | undefined;
+  fetch: FetchLike;
+  requestTimeoutMs: number;
+  retry: NormalizedRetryOptions;
+  headers: Record<string, string>;
+}
+
+/** One request as the higher layers describe it. */
+export interface RequestSpec {
+  method: 'GET' | 'POST' | 'DELETE';
+  path: string;
+  query?: Record<string, string | number | undefined>;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Replaces `requestTimeoutMs` for this request (long-polls add their hold time). */
+  timeoutMs?: number;
+  signal?: AbortSignal | undefined;
+  /** Retries stop at this deadline. */
+  deadline?: Deadline | undefined;
+  /** Statuses other than 2xx that are answers, not failures (e.g. 304). */
+  accept?: readonly number[];
+  /** Called before each retry, e.g. to count or log them. */
+  onRetry?: ((info: { attempt: number; delayMs: number; error: unknown }) => void) | undefined;
+}
+
+/** An answer whose body is still unread. */
+export interface OpenedResponse {
+  response: Response;
+  /** Aborts when the caller aborts or the request times out. */
+  signal: AbortSignal;
+  /** Detaches from the caller's signal and clears the timer; call when done with the body. */
+  dispose: () => void;
+  /** Stops the per-request timer (a stream that has started lives on its own heartbeats). */
+  disarmTimeout: () => void;
+  /** Aborts the underlying request (closes a stream). */
+  abort: (reason?: unknown) => void;
+}
+
+/** A decoded answer. */
+export interface HttpAnswer<T> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/** Sends requests, decodes JSON and retries transport failures under the retry policy. */
+export class Transport {
+  readonly settings: TransportSettings;
+
+  constructor(settings: TransportSettings) {
+    let url: URL;
+    try {
+      url = new URL(settings.baseUrl);
+    } catch {
+      throw new InvalidOptionError(`baseUrl must be an absolute http(s) URL, got ${JSON.stringify(settings.baseUrl)}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidOptionError(`baseUrl must use http or https, got ${url.protocol}`);
+    this.settings = { ...settings, baseUrl: url.href.replace(/\/+$/, '') };
+  }
+
+  /** Full URL of `path` with `query`. */
+  url(path: string, query?: RequestSpec['query']): string {
+    const url = `${this.settings.baseUrl}${path}`;
+    if (!query) return url;
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
+    const qs = params.toString();
+    return qs ? `${url}?${qs}` : url;
+  }
+
+  /** Sends `spec`, retrying retryable failures; returns the decoded answer or throws a typed error. */
+  async request<T>(spec: RequestSpec): Promise<HttpAnswer<T>> {
+    for (let retries = 0; ; retries++) {
+      throwIfAborted(spec.signal);
+      try {
+        return await this.attempt<T>(spec);
+      } catch (error) {
+        const delayMs = this.retryDelay(error, retries, spec.deadline);
+        if (delayMs === undefined) throw error;
+        spec.onRetry?.({ attempt: retries + 1, delayMs, error });
+        await sleep(delayMs, spec.signal);
+      }
+    }
+  }
+
+  /**
+   * Milliseconds to wait before retrying after `error`, or undefined to give up:
+   * not retryable, out of retries, or the deadline would pass first.
+   */
+  retryDelay(error: unknown, retries: number, deadline: Deadline | undefined): number | undefined {
+    if (error instanceof AbortError) return undefined;
+    const failure = error instanceof HttpError ? { error, status: error.status, retryAfter: error.retryAfter ?? null } : { error };
+    const decision = decideRetry(failure, retries, this.settings.retry);
+    if (!decision.retry) return undefined;
+    if (deadline && deadline.remaining() <= decision.delayMs) return undefined;
+    return decision.delayMs;
+  }
+
+  /** One attempt, no retries. Returns the raw `Response` with its body unread (for streams). */
+  async open(spec: RequestSpec): Promise<OpenedResponse> {
+    const url = this.url(spec.path, spec.query);
+    const controller = new AbortController();
+    const timeoutMs = spec.timeoutMs ?? this.settings.requestTimeoutMs;
+    let timedOut = false;
+    const timer = Number.isFinite(timeoutMs)
+      ? setTimeout(() => {
+          timedOut = true;
+          controller.abort(new RequestTimeoutError(spec.method, url, timeoutMs));
+        }, timeoutMs)
+      : undefined;
+    const onAbort = (): void => controller.abort(spec.signal?.reason);
+    spec.signal?.addEventListener('abort', onAbort, { once: true });
+    const dispose = (): void => {
+      clearTimeout(timer);
+      spec.signal?.removeEventListener('abort', onAbort);
+    };
+    const headers: Record<string, string> = { accept: 'application/json', ...this.settings.headers, ...spec.headers };
+    if (this.settings.apiKey) headers.authorization = `Bearer ${this.settings.apiKey}`;
+    const init: RequestInit = { method: spec.method, headers, signal: controller.signal };
+    if (spec.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      init.body = JSON.stringify(spec.body);
+    }
+    try {
+      const response = await this.settings.fetch(url, init);
+      return { response, signal: controller.signal, dispose, disarmTimeout: () => clearTimeout(timer), abort: (reason) => controller.abort(reason) };
+    } catch (error) {
+      dispose();
+      throw this.mapFetchError(error, spec, url, timedOut, timeoutMs);
+    }
+  }
+
+  /** One attempt, no retries: send, read and decode the body. */
+  async attempt<T>(spec: RequestSpec): Promise<HttpAnswer<T>> {
+    const url = this.url(spec.path, spec.query);
+    const timeoutMs = spec.timeoutMs ?? this.settings.requestTimeoutMs;
+    const { response, signal, dispose } = await this.open(spec);
+    try {
+      let text: string;
+      try {
+        text = await response.text();
+      } catch (error) {
+        throw this.mapFetchError(error, spec, url, signal.reason instanceof RequestTimeoutError, timeoutMs);
+      }
+      const ok = response.ok || (spec.accept?.includes(response.status) ?? false);
+      const body = decodeBody(text, response, spec.method, url, ok);
+      if (!ok) {
+        throw new HttpError(response.status, body as ProblemBody | undefined, spec.method, url, response.headers.get('retry-after') ?? undefined);
+      }
+      return { status: response.status, headers: response.headers, body: body as T };
+    } finally {
+      dispose();
+    }
+  }
+
+  private mapFetchError(error: unknown, spec: RequestSpec, url: string, timedOut: boolean, timeoutMs: number): Error {
+    if (spec.signal?.aborted) return new AbortError(spec.signal.reason);
+    if (timedOut) return new RequestTimeoutError(spec.method, url, timeoutMs);
+    if (error instanceof BadResponseError) return error;
+    return new NetworkError(spec.method, url, error);
+  }
+}
+
+function decodeBody(text: string, response: Response, method: string, url: string, ok: boolean): unknown {
+  if (response.status === 204 || response.status === 304 || text === '') {
+    if (ok && response.status !== 204 && response.status !== 304 && method !== 'DELETE') {
+      throw new BadResponseError(method, url, 'empty body');
+    }
+    return undefined;
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    // An error page from a proxy is still an HTTP error, not a broken body.
+    if (!ok) return { detail: text.slice(0, 200) };
+    throw new BadResponseError(method, url, 'body is not JSON', error);
+  }
+}

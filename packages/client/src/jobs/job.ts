@@ -1,0 +1,64 @@
+/** The job resource as the jobs API returns it. */
+
+/** Where a job is in its life. Only `pending` is not final. */
+export type JobStatus = 'pending' | 'completed' | 'error' | 'canceled';
+
+/** Final states. */
+export type TerminalJobStatus = Exclude<JobStatus, 'pending'>;
+
+/** A job as returned by `GET /v1/jobs/{id}`. */
+export interface Job {
+  id: string;
+  status: JobStatus;
+  /** Fraction done, 0..1. */
+  progress: number;
+  /** Milliseconds until the job is due, as of the answer; 0 once final. */
+  etaMs: number;
+  /** ISO 8601 timestamps. */
+  createdAt: string;
+  dueAt: string;
+  updatedAt: string;
+  /** Seconds the job runs. */
+  duration: number;
+  /** Increases with every change of state; the ETag and SSE `id:` carry it. */
+  version: number;
+  error?: { code: string; message: string };
+  metadata?: Record<string, unknown>;
+  callbackUrl?: string;
+  notifyEmail?: string;
+}
+
+/** Body of `POST /v1/jobs`. */
+export interface CreateJobInput {
+  /** Seconds the simulated job runs. */
+  duration: number;
+  /** Force the outcome; otherwise the server's error rate decides. */
+  outcome?: 'completed' | 'error';
+  /** Webhook target for this job's final state. */
+  callbackUrl?: string;
+  /** Email address told of the final state. */
+  notifyEmail?: string;
+  /** Free-form JSON kept with the job. */
+  metadata?: Record<string, unknown>;
+}
+
+/** One page of `GET /v1/jobs`. */
+export interface JobPage {
+  jobs: Job[];
+  /** Pass to the next `listJobs` call; absent on the last page. */
+  nextCursor?: string;
+}
+
+/** True once `job` will not change any more. */
+export function isTerminal(job: Pick<Job, 'status'>): boolean {
+  return job.status !== 'pending';
+}
+
+const STATUSES: ReadonlySet<string> = new Set(['pending', 'completed', 'error', 'canceled']);
+
+/** Checks that a decoded body looks like a job, so a broken proxy answer is not taken for one. */
+export function isJob(value: unknown): value is Job {
+  if (typeof value !== 'object' || value === null) return false;
+  const job = value as Record<string, unknown>;
+  return typeof job.id === 'string' && typeof job.status === 'string' && STATUSES.has(job.status) && typeof job.version === 'number';
+}

@@ -1,0 +1,122 @@
+/** `JobwaitClient`: the jobs API (`/v1`) with waits that use the best the server offers. */
+import { createTransport, type ClientOptions } from '../client-options.js';
+import { BadResponseError, InvalidOptionError } from '../errors/errors.js';
+import type { Transport } from '../http/transport.js';
+import { isJob, type CreateJobInput, type Job, type JobPage, type JobStatus } from './job.js';
+import { streamJob, type StreamJobOptions } from './job-stream.js';
+import { waitForJob, type WaitForJobOptions } from './wait-for-job.js';
+
+/** Per-call options of the simple calls. */
+export interface CallOptions {
+  signal?: AbortSignal | undefined;
+}
+
+/** Options of {@link JobwaitClient.createJob}. */
+export interface CreateJobOptions extends CallOptions {
+  /**
+   * Sent as `Idempotency-Key` and reused on every retry, so a retried create never makes a twin.
+   * @default a fresh random UUID per call
+   */
+  idempotencyKey?: string | undefined;
+}
+
+/** Options of {@link JobwaitClient.listJobs}. */
+export interface ListJobsOptions extends CallOptions {
+  status?: JobStatus | undefined;
+  /**
+   * Page size, 1..100.
+   * @default 20 (the server's default)
+   */
+  limit?: number | undefined;
+  /** `nextCursor` of the previous page. */
+  cursor?: string | undefined;
+}
+
+/**
+ * Client of the jobwait jobs API.
+ * @example
+ * const client = new JobwaitClient({ baseUrl: 'http://127.0.0.1:8080' });
+ * const job = await client.createJob({ duration: 5 });
+ * const done = await client.waitForJob(job.id, { timeoutMs: 60_000 });
+ */
+export class JobwaitClient {
+  /** The transport, shared with helpers such as `poll()`. */
+  readonly transport: Transport;
+
+  constructor(options: ClientOptions) {
+    this.transport = createTransport(options);
+  }
+
+  /** Starts a job. Retries are safe: the same `Idempotency-Key` is sent each time. */
+  async createJob(input: CreateJobInput, options: CreateJobOptions = {}): Promise<Job> {
+    if (typeof input !== 'object' || input === null) throw new InvalidOptionError('createJob needs an object with a duration');
+    const idempotencyKey = options.idempotencyKey ?? randomKey();
+    const answer = await this.transport.request<unknown>({
+      method: 'POST',
+      path: '/v1/jobs',
+      body: input,
+      headers: { 'idempotency-key': idempotencyKey },
+      signal: options.signal,
+    });
+    return expectJob(answer.body, 'POST /v1/jobs');
+  }
+
+  /** Reads a job once. */
+  async getJob(id: string, options: CallOptions = {}): Promise<Job> {
+    const answer = await this.transport.request<unknown>({ method: 'GET', path: jobPath(id), signal: options.signal });
+    return expectJob(answer.body, `GET ${jobPath(id)}`);
+  }
+
+  /** One page of this key's jobs, newest first. */
+  async listJobs(options: ListJobsOptions = {}): Promise<JobPage> {
+    const answer = await this.transport.request<JobPage>({
+      method: 'GET',
+      path: '/v1/jobs',
+      query: { status: options.status, limit: options.limit, cursor: options.cursor },
+      signal: options.signal,
+    });
+    if (!answer.body || !Array.isArray(answer.body.jobs)) throw new BadResponseError('GET', '/v1/jobs', 'body has no jobs array');
+    return answer.body;
+  }
+
+  /** Cancels a pending job and returns it; a job already canceled is returned as it is. */
+  async cancelJob(id: string, options: CallOptions = {}): Promise<Job> {
+    const answer = await this.transport.request<unknown>({ method: 'DELETE', path: jobPath(id), signal: options.signal });
+    return expectJob(answer.body, `DELETE ${jobPath(id)}`);
+  }
+
+  /**
+   * Resolves with the job once it is final (`completed`, `error` or `canceled`); rejects only with a
+   * typed error (`TimeoutError`, `AbortError`, `HttpError`…). Aborting never cancels the job.
+   */
+  waitForJob(id: string, options: WaitForJobOptions = {}): Promise<Job> {
+    return waitForJob(this.transport, id, options);
+  }
+
+  /**
+   * Every state of a job from its event stream, ending after the final one; reconnects with
+   * `Last-Event-ID` when the stream drops.
+   * @example for await (const job of client.watchJob(id)) console.log(job.status, job.progress);
+   */
+  watchJob(id: string, options: Omit<StreamJobOptions, 'deadline'> = {}): AsyncGenerator<Job, void, undefined> {
+    if (typeof id !== 'string' || id === '') throw new InvalidOptionError('job id must be a non-empty string');
+    return streamJob(this.transport, id, options);
+  }
+}
+
+function jobPath(id: string): string {
+  if (typeof id !== 'string' || id === '') throw new InvalidOptionError('job id must be a non-empty string');
+  return `/v1/jobs/${encodeURIComponent(id)}`;
+}
+
+function expectJob(body: unknown, what: string): Job {
+  if (!isJob(body)) throw new BadResponseError(what.split(' ')[0] ?? 'GET', what, 'body is not a job');
+  return body;
+}
+
+function randomKey(): string {
+  const { crypto } = globalThis;
+  if (typeof crypto?.randomUUID === 'function') return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}

@@ -1,0 +1,106 @@
+/**
+ * Every failure the server reports, one class per failure with a stable
+ * `code`; {@link STATUS_BY_CODE} is the one table from code to HTTP status
+ * (after fastify's `lib/errors.js`). `problem-handler.ts` turns them into
+ * RFC 9457 problem+json in one place.
+ */
+
+/** Stable codes of the errors the API answers with. */
+export type ServerErrorCode =
+  | 'JOBWAIT_ERR_VALIDATION'
+  | 'JOBWAIT_ERR_MALFORMED_JSON'
+  | 'JOBWAIT_ERR_BODY_TOO_LARGE'
+  | 'JOBWAIT_ERR_UNSUPPORTED_MEDIA_TYPE'
+  | 'JOBWAIT_ERR_JOB_NOT_FOUND'
+  | 'JOBWAIT_ERR_ROUTE_NOT_FOUND'
+  | 'JOBWAIT_ERR_METHOD_NOT_ALLOWED'
+  | 'JOBWAIT_ERR_JOB_FINISHED'
+  | 'JOBWAIT_ERR_IDEMPOTENCY_MISMATCH'
+  | 'JOBWAIT_ERR_IDEMPOTENCY_IN_FLIGHT'
+  | 'JOBWAIT_ERR_BAD_REQUEST'
+  | 'JOBWAIT_ERR_UNAVAILABLE'
+  | 'JOBWAIT_ERR_INTERNAL';
+
+/** HTTP status of every error code. */
+export const STATUS_BY_CODE: Readonly<Record<ServerErrorCode, number>> = Object.freeze({
+  JOBWAIT_ERR_VALIDATION: 400,
+  JOBWAIT_ERR_MALFORMED_JSON: 400,
+  JOBWAIT_ERR_BAD_REQUEST: 400,
+  JOBWAIT_ERR_BODY_TOO_LARGE: 413,
+  JOBWAIT_ERR_UNSUPPORTED_MEDIA_TYPE: 415,
+  JOBWAIT_ERR_JOB_NOT_FOUND: 404,
+  JOBWAIT_ERR_ROUTE_NOT_FOUND: 404,
+  JOBWAIT_ERR_METHOD_NOT_ALLOWED: 405,
+  JOBWAIT_ERR_JOB_FINISHED: 409,
+  JOBWAIT_ERR_IDEMPOTENCY_IN_FLIGHT: 409,
+  JOBWAIT_ERR_IDEMPOTENCY_MISMATCH: 422,
+  JOBWAIT_ERR_UNAVAILABLE: 503,
+  JOBWAIT_ERR_INTERNAL: 500,
+});
+
+/** Base of every error the API reports; `message` is safe to show to the caller. */
+export class ServerError extends Error {
+  readonly code: ServerErrorCode;
+  /** Extra members of the problem body. */
+  readonly extensions: Record<string, unknown>;
+
+  constructor(code: ServerErrorCode, message: string, extensions: Record<string, unknown> = {}) {
+    super(message);
+    this.name = 'ServerError';
+    this.code = code;
+    this.extensions = extensions;
+  }
+
+  /** HTTP status from {@link STATUS_BY_CODE}. */
+  get statusCode(): number {
+    return STATUS_BY_CODE[this.code];
+  }
+}
+
+/** No job with this id for this key (another key's job is also "not found", never "forbidden"). */
+export class JobNotFoundError extends ServerError {
+  constructor(id: string) {
+    super('JOBWAIT_ERR_JOB_NOT_FOUND', `no job with id ${JSON.stringify(id)}`);
+    this.name = 'JobNotFoundError';
+  }
+}
+
+/** The job already reached a final state and cannot be canceled. */
+export class JobFinishedError extends ServerError {
+  constructor(id: string, status: string) {
+    super('JOBWAIT_ERR_JOB_FINISHED', `job ${id} already finished with status ${status}`, { status });
+    this.name = 'JobFinishedError';
+  }
+}
+
+/** The Idempotency-Key was used before with another body. */
+export class IdempotencyMismatchError extends ServerError {
+  constructor() {
+    super('JOBWAIT_ERR_IDEMPOTENCY_MISMATCH', 'this Idempotency-Key was already used with a different request body');
+    this.name = 'IdempotencyMismatchError';
+  }
+}
+
+/** The first request with this Idempotency-Key is still being processed. */
+export class IdempotencyInFlightError extends ServerError {
+  constructor() {
+    super('JOBWAIT_ERR_IDEMPOTENCY_IN_FLIGHT', 'a request with this Idempotency-Key is still in progress; retry shortly');
+    this.name = 'IdempotencyInFlightError';
+  }
+}
+
+/** A request that fits the schema but asks for something invalid. */
+export class BadRequestError extends ServerError {
+  constructor(message: string, code: 'JOBWAIT_ERR_VALIDATION' | 'JOBWAIT_ERR_BAD_REQUEST' = 'JOBWAIT_ERR_VALIDATION') {
+    super(code, message);
+    this.name = 'BadRequestError';
+  }
+}
+
+/** The server is shutting down or its store does not answer. */
+export class UnavailableError extends ServerError {
+  constructor(message: string) {
+    super('JOBWAIT_ERR_UNAVAILABLE', message);
+    this.name = 'UnavailableError';
+  }
+}

@@ -1,0 +1,14 @@
+/** Reading `Prefer: wait=N` (RFC 7240) and the `?wait=N` shorthand. */
+
+/** Seconds the client asks the server to hold the request, or undefined when it asks for none. */
+export function requestedWait(preferHeader: string | string[] | undefined, queryWait: number | undefined): number | undefined {
+  if (queryWait !== undefined) return queryWait;
+  const values = Array.isArray(preferHeader) ? preferHeader : preferHeader ? [preferHeader] : [];
+  for (const value of values) {
+    for (const preference of value.split(',')) {
+      const match = /^\s*wait\s*=\s*"?(\d{1,9})"?\s*(?:;.*)?$/i.exec(preference);
+      if (match) return Number(match[1]);
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,137 @@
+/**
+ * Server-sent event streams: one shared heartbeat timer for all of them, and
+ * backpressure by coalescing. Every event is a full job snapshot, so while a
+ * slow reader's socket is full only the latest snapshot per job is kept;
+ * memory stays bounded however slow the reader.
+ */
+import type { ServerResponse } from 'node:http';
+
+/** Most jobs with an unsent snapshot before a slow stream is cut (the client resumes with Last-Event-ID). */
+const MAX_QUEUED = 10_000;
+
+/** One open event stream. */
+export class SseStream {
+  private blocked = false;
+  private readonly queued = new Map<string, string>();
+  private closed = false;
+  private readonly closeListeners: (() => void)[] = [];
+
+  constructor(
+    private readonly raw: ServerResponse,
+    private readonly hub: SseHub,
+  ) {
+    raw.on('close', () => this.finish());
+    raw.on('drain', () => this.flush());
+  }
+
+  /** True once the stream ended, from either side. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Sends an event; while the socket is full, keeps only the latest event per `key`. */
+  send(key: string, event: { id?: string; event?: string; data: string }): void {
+    if (this.closed) return;
+    let chunk = '';
+    if (event.id !== undefined) chunk += `id: ${event.id}\n`;
+    if (event.event !== undefined) chunk += `event: ${event.event}\n`;
+    chunk += `data: ${event.data.replaceAll('\n', '\ndata: ')}\n\n`;
+    if (this.blocked) {
+      this.queued.delete(key);
+      this.queued.set(key, chunk);
+      if (this.queued.size > MAX_QUEUED) this.raw.destroy();
+      return;
+    }
+    this.write(chunk);
+  }
+
+  /** Writes a comment line (heartbeats); skipped while the socket is full. */
+  comment(text: string): void {
+    if (!this.closed && !this.blocked) this.write(`: ${text}\n\n`);
+  }
+
+  /** Ends the stream, after telling the client when to reconnect if `retryMs` is given. */
+  close(retryMs?: number): void {
+    if (this.closed) return;
+    if (retryMs !== undefined) this.raw.write(`retry: ${retryMs}\n\n`);
+    this.raw.end();
+    this.finish();
+  }
+
+  /** Runs `listener` once when the stream ends. */
+  onClose(listener: () => void): void {
+    if (this.closed) listener();
+    else this.closeListeners.push(listener);
+  }
+
+  private write(chunk: string): void {
+    if (!this.raw.write(chunk)) this.blocked = true;
+  }
+
+  private flush(): void {
+    this.blocked = false;
+    for (const [key, chunk] of this.queued) {
+      this.queued.delete(key);
+      this.write(chunk);
+      if (this.blocked) return;
+    }
+  }
+
+  private finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queued.clear();
+    this.hub.forget(this);
+    for (const listener of this.closeListeners.splice(0)) listener();
+  }
+}
+
+/** All open streams of the server. */
+export class SseHub {
+  private readonly streams = new Set<SseStream>();
+  private heartbeat: NodeJS.Timeout | undefined;
+
+  constructor(private readonly heartbeatMs: number) {}
+
+  /** Starts an event stream on `raw`: writes the headers and the client's reconnect delay. */
+  open(raw: ServerResponse, headers: Record<string, string>, retryMs: number): SseStream {
+    raw.writeHead(200, {
+      ...headers,
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      // nginx and similar proxies would otherwise buffer the stream.
+      'x-accel-buffering': 'no',
+    });
+    raw.socket?.setNoDelay(true);
+    raw.write(`retry: ${retryMs}\n\n`);
+    const stream = new SseStream(raw, this);
+    this.streams.add(stream);
+    if (!this.heartbeat) {
+      this.heartbeat = setInterval(() => {
+        for (const s of this.streams) s.comment('heartbeat');
+      }, this.heartbeatMs);
+      this.heartbeat.unref();
+    }
+    return stream;
+  }
+
+  /** Open streams. */
+  get size(): number {
+    return this.streams.size;
+  }
+
+  /** Closes every stream with a reconnect hint (shutdown). */
+  closeAll(retryMs: number): void {
+    for (const stream of [...this.streams]) stream.close(retryMs);
+  }
+
+  /** Called by a stream that ended. */
+  forget(stream: SseStream): void {
+    this.streams.delete(stream);
+    if (this.streams.size === 0 && this.heartbeat) {
+      clearInterval(this.heartbeat);
+      this.heartbeat = undefined;
+    }
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * What the routes ask of jobs: create (idempotently), read, list, cancel, and
+ * wait for a change. Routes validate; this trusts its input.
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import { IdempotencyMismatchError, JobFinishedError, JobNotFoundError } from '../errors/errors.js';
+import type { ChangeFeed } from '../feed/change-feed.js';
+import type { JobStore } from '../store/job-store.js';
+import { DueScheduler } from './due-scheduler.js';
+import { JobIdFactory, isJobId } from './job-id.js';
+import { effectiveState, isFinal, type JobRecord, type JobStatus } from './job-record.js';
+import { OutcomePicker, type Outcome } from './outcome.js';
+
+/** Input of a create, already validated. */
+export interface NewJob {
+  duration: number;
+  outcome?: Outcome | undefined;
+  callbackUrl?: string | undefined;
+  notifyEmail?: string | undefined;
+  metadata?: Record<string, unknown> | undefined;
+}
+
+/** Result of {@link JobService.create}. */
+export interface Created {
+  job: JobRecord;
+  replayed: boolean;
+}
+
+/** How a wait for a change ended. */
+export interface WaitResult {
+  job: JobRecord;
+  /** True when the job changed (or was already past `knownVersion`); false when the wait ran out. */
+  changed: boolean;
+}
+
+/** Jobs, their life and their waiters. */
+export class JobService {
+  readonly scheduler: DueScheduler;
+  private readonly ids = new JobIdFactory();
+  private readonly outcomes: OutcomePicker;
+  /** Held waits, answered at once on close so a shutdown drops no request. */
+  private readonly waits = new Set<() => void>();
+
+  constructor(
+    readonly store: JobStore,
+    readonly feed: ChangeFeed,
+    private readonly log: FastifyBaseLogger,
+    options: { errorRate: number; seed?: number | undefined },
+    readonly now: () => number = Date.now,
+  ) {
+    this.outcomes = new OutcomePicker(options.errorRate, options.seed);
+    this.scheduler = new DueScheduler(store, feed, log, now);
+  }
+
+  /** Creates a job; with an Idempotency-Key, a repeat with the same body replays the first job. */
+  async create(tenant: string, input: NewJob, idempotencyKey?: string): Promise<Created> {
+    const now = this.now();
+    const job: JobRecord = {
+      id: this.ids.next(now),
+      tenant,
+      state: 'pending',
+      outcome: this.outcomes.pick(input.outcome),
+      createdAt: now,
+      dueAt: now + Math.round(input.duration * 1000),
+      updatedAt: now,
+      duration: input.duration,
+      version: 1,
+      metadata: input.metadata,
+      callbackUrl: input.callbackUrl,
+      notifyEmail: input.notifyEmail,
+    };
+    const claim = idempotencyKey === undefined ? undefined : { key: idempotencyKey, fingerprint: fingerprint(input) };
+    const result = await this.store.create(job, claim);
+    if (result.kind === 'mismatch') throw new IdempotencyMismatchError();
+    if (result.kind === 'replayed') return { job: result.job, replayed: true };
+    this.scheduler.jobScheduled(job.dueAt);
+    await this.feed.publish({ tenant, job: result.job });
+    return { job: result.job, replayed: false };
+  }
+
+  /** The tenant's job, or `JobNotFoundError` (also for another tenant's job and for malformed ids). */
+  async get(tenant: string, id: string): Promise<JobRecord> {
+    const job = isJobId(id) ? await this.store.get(tenant, id) : undefined;
+    if (!job) throw new JobNotFoundError(id);
+    return job;
+  }
+
+  /** Newest first, with a cursor for the next page. */
+  async list(tenant: string, query: { status?: JobStatus | undefined; cursor?: string | undefined; limit: number }): Promise<{ jobs: JobRecord[]; nextCursor?: string }> {
+    const jobs = await this.store.list(tenant, { status: query.status, before: query.cursor, limit: query.limit + 1 }, this.now());
+    if (jobs.length <= query.limit) return { jobs };
+    jobs.length = query.limit;
+    return { jobs, nextCursor: jobs[jobs.length - 1]!.id };
+  }
+
+  /** Cancels a pending job; canceling a canceled job returns it as it is; a finished job is a conflict. */
+  async cancel(tenant: string, id: string): Promise<JobRecord> {
+    if (!isJobId(id)) throw new JobNotFoundError(id);
+    const result = await this.store.cancel(tenant, id, this.now());
+    if (result.kind === 'missing') throw new JobNotFoundError(id);
+    if (result.kind === 'final') {
+      const status = effectiveState(result.job, this.now()).status;
+      if (status === 'canceled') return result.job;
+      throw new JobFinishedError(id, status);
+    }
+    await this.feed.publish({ tenant, job: result.job });
+    return result.job;
+  }
+
+  /**
+   * Holds until the job's effective version passes `knownVersion` (or, without one, until it
+   * changes from now), or `timeoutMs` passes, or `signal` aborts. Subscribes before reading, so
+   * a change between the two is never missed.
+   */
+  async waitForChange(tenant: string, id: string, timeoutMs: number, knownVersion: number | undefined, signal: AbortSignal): Promise<WaitResult> {
+    let wake!: () => void;
+    const woken = new Promise<void>((resolve) => (wake = resolve));
+    const unsubscribe = await this.feed.subscribeJob(id, () => wake());
+    try {
+      const first = await this.get(tenant, id);
+      const firstState = effectiveState(first, this.now());
+      const baseline = knownVersion ?? firstState.version;
+      if (firstState.version > baseline || isFinal(firstState.status)) return { job: first, changed: firstState.version > baseline || knownVersion === undefined };
+      if (signal.aborted) return { job: first, changed: false };
+      // The scheduler publishes at due time; this also wakes if it lags (status follows dueAt).
+      const holdMs = Math.min(timeoutMs, Math.max(0, first.dueAt - this.now()) + 1000);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, holdMs)));
+      const aborted = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      this.waits.add(wake);
+      try {
+        await Promise.race([woken, timedOut, aborted]);
+      } finally {
+        clearTimeout(timer);
+        this.waits.delete(wake);
+      }
+      const job = await this.get(tenant, id);
+      return { job, changed: effectiveState(job, this.now()).version > baseline };
+    } finally {
+      unsubscribe();
+    }
+  }
+
+  /** Current number of held waits. */
+  heldWaits(): number {
+    return this.waits.size;
+  }
+
+  /** Starts the scheduler (settles what fell due while stopped). */
+  async start(): Promise<void> {
+    await this.scheduler.start();
+  }
+
+  /** Answers every held wait with the current state and stops the scheduler. */
+  async close(): Promise<void> {
+    for (const wake of [...this.waits]) wake();
+    this.scheduler.stop();
+    this.log.debug('job service closed');
+  }
+}
+
+/** Hash of a create body, canonical in key order, for Idempotency-Key comparisons. */
+export function fingerprint(input: NewJob): string {
+  return createHash('sha256').update(canonicalJson(input)).digest('base64url');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

@@ -1,0 +1,104 @@
+/**
+ * Server-sent events: one job's states (`GET /v1/jobs/{id}/events`, closes
+ * after the final one) and every job of the key (`GET /v1/events`, for the
+ * dashboard). Both subscribe to the change feed before reading the state.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { JobChange } from '../feed/change-feed.js';
+import type { SseHub, SseStream } from '../http/sse-hub.js';
+import { effectiveState, isFinal, jobView, type JobRecord } from '../jobs/job-record.js';
+import type { JobService } from '../jobs/job-service.js';
+import { JobParams } from './schemas.js';
+import { tenantOf } from './tenant.js';
+
+/** Options of {@link eventRoutes}. */
+export interface EventRoutesOptions {
+  service: JobService;
+  hub: SseHub;
+  /** Reconnect delay suggested to clients, in milliseconds. */
+  retryMs: number;
+}
+
+/** Jobs replayed at most on a `/v1/events` resume. */
+const RESUME_LIMIT = 1000;
+
+const streamResponse = { 200: { description: 'text/event-stream of `job` events', type: 'string' } };
+
+/** Registers the event-stream routes. */
+export async function eventRoutes(app: FastifyInstance, options: EventRoutesOptions): Promise<void> {
+  const { service, hub, retryMs } = options;
+
+  app.get<{ Params: JobParams }>(
+    '/v1/jobs/:id/events',
+    { schema: { summary: "A job's states as server-sent events; resumes after Last-Event-ID", params: JobParams, produces: ['text/event-stream'], response: streamResponse } },
+    async (request, reply) => {
+      const tenant = tenantOf(request);
+      const { id } = request.params;
+      const lastSeen = parseEventId(request.headers['last-event-id']);
+      // Subscribe first, read second: a change in between is buffered, not lost.
+      const early: JobChange[] = [];
+      let stream: SseStream | undefined;
+      let sent = lastSeen ?? 0;
+      const deliver = (job: JobRecord): void => {
+        if (!stream || stream.isClosed) return;
+        const now = service.now();
+        const { version, status } = effectiveState(job, now);
+        if (version > sent) {
+          sent = version;
+          stream.send(job.id, { id: String(version), event: 'job', data: JSON.stringify(jobView(job, now)) });
+        }
+        if (isFinal(status)) stream.close();
+      };
+      const unsubscribe = await service.feed.subscribeJob(id, (change) => (stream ? deliver(change.job) : early.push(change)));
+      let job: JobRecord;
+      try {
+        job = await service.get(tenant, id);
+      } catch (error) {
+        unsubscribe();
+        throw error;
+      }
+      reply.hijack();
+      stream = hub.open(reply.raw, {}, retryMs);
+      stream.onClose(unsubscribe);
+      deliver(job);
+      for (const change of early) deliver(change.job);
+      // A job past due whose settle event is still to come reads final already: deliver() closed the stream.
+    },
+  );
+
+  app.get(
+    '/v1/events',
+    { schema: { summary: "Every change of this key's jobs as server-sent events; resumes after Last-Event-ID", produces: ['text/event-stream'], response: streamResponse } },
+    async (request, reply) => {
+      const tenant = tenantOf(request);
+      const since = parseEventId(request.headers['last-event-id']);
+      const early: JobChange[] = [];
+      let stream: SseStream | undefined;
+      const deliver = (job: JobRecord): void => {
+        const now = service.now();
+        const { updatedAt } = effectiveState(job, now);
+        stream?.send(job.id, { id: String(updatedAt), event: 'job', data: JSON.stringify(jobView(job, now)) });
+      };
+      const unsubscribe = await service.feed.subscribeTenant(tenant, (change) => (stream ? deliver(change.job) : early.push(change)));
+      let missed: JobRecord[] = [];
+      try {
+        if (since !== undefined) missed = await service.store.changedSince(tenant, since, service.now(), RESUME_LIMIT);
+      } catch (error) {
+        unsubscribe();
+        throw error;
+      }
+      reply.hijack();
+      stream = hub.open(reply.raw, {}, retryMs);
+      stream.onClose(unsubscribe);
+      for (const job of missed) deliver(job);
+      for (const change of early) deliver(change.job);
+    },
+  );
+}
+
+/** `Last-Event-ID` as a number, or undefined when absent or not ours. */
+function parseEventId(header: string | string[] | undefined): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined || !/^\d{1,15}$/.test(value.trim())) return undefined;
+  return Number(value.trim());
+}

@@ -1,0 +1,121 @@
+/**
+ * The jobs API: create (idempotent), read (with ETag, ETA hints and
+ * long-poll), list, cancel.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { BadRequestError } from '../errors/errors.js';
+import { requestedWait } from '../http/prefer.js';
+import { effectiveState, jobEtag, jobView, type JobRecord } from '../jobs/job-record.js';
+import type { JobService, NewJob } from '../jobs/job-service.js';
+import { CreateJobBody, GetJobQuery, IdempotencyHeaders, JobPageSchema, JobParams, ListJobsQuery, ProblemSchema } from './schemas.js';
+import { tenantOf } from './tenant.js';
+
+/** Options of {@link jobRoutes}. */
+export interface JobRoutesOptions {
+  service: JobService;
+  maxDurationSeconds: number;
+  maxWaitSeconds: number;
+}
+
+/** Largest `metadata`, serialized. */
+const MAX_METADATA_BYTES = 16 * 1024;
+
+const problems = { 400: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 422: ProblemSchema };
+
+/** Registers the `/v1/jobs` routes. */
+export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions): Promise<void> {
+  const { service, maxDurationSeconds, maxWaitSeconds } = options;
+
+  /** Sends a job with its ETag, and `Retry-After` while pending. */
+  function sendJob(reply: FastifyReply, job: JobRecord, status = 200): FastifyReply {
+    const view = jobView(job, service.now());
+    reply.header('etag', jobEtag(job.id, view.version));
+    reply.header('cache-control', 'no-store');
+    if (view.status === 'pending') reply.header('retry-after', String(Math.max(1, Math.ceil(view.etaMs / 1000))));
+    return reply.code(status).send(view);
+  }
+
+  app.post<{ Body: CreateJobBody; Headers: { 'idempotency-key'?: string } }>(
+    '/v1/jobs',
+    {
+      schema: {
+        summary: 'Start a job',
+        body: CreateJobBody,
+        headers: IdempotencyHeaders,
+        response: { 201: { $ref: 'Job#' }, ...problems },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      if (body.duration > maxDurationSeconds) throw new BadRequestError(`duration must be at most ${maxDurationSeconds} seconds`);
+      if (body.metadata !== undefined && Buffer.byteLength(JSON.stringify(body.metadata)) > MAX_METADATA_BYTES) {
+        throw new BadRequestError(`metadata must serialize to at most ${MAX_METADATA_BYTES} bytes`);
+      }
+      const { job, replayed } = await service.create(tenantOf(request), body as NewJob, request.headers['idempotency-key']);
+      reply.header('location', `/v1/jobs/${job.id}`);
+      if (replayed) reply.header('idempotent-replayed', 'true');
+      return sendJob(reply, job, 201);
+    },
+  );
+
+  app.get<{ Params: JobParams; Querystring: GetJobQuery }>(
+    '/v1/jobs/:id',
+    {
+      schema: {
+        summary: 'Read a job; with Prefer: wait=N (or ?wait=N) hold until it changes',
+        params: JobParams,
+        querystring: GetJobQuery,
+        response: { 200: { $ref: 'Job#' }, 304: { type: 'null', description: 'unchanged since If-None-Match' }, ...problems },
+      },
+    },
+    async (request, reply) => {
+      const tenant = tenantOf(request);
+      const { id } = request.params;
+      const wait = requestedWait(request.headers.prefer, request.query.wait);
+      const known = knownVersion(request.headers['if-none-match'], id);
+      let job: JobRecord;
+      if (wait === undefined || wait <= 0) {
+        job = await service.get(tenant, id);
+      } else {
+        const hold = Math.min(wait, maxWaitSeconds);
+        const controller = new AbortController();
+        request.raw.on('close', () => controller.abort());
+        job = (await service.waitForChange(tenant, id, hold * 1000, known, controller.signal)).job;
+        reply.header('preference-applied', `wait=${hold}`);
+      }
+      reply.header('vary', 'Prefer, If-None-Match');
+      if (known !== undefined && effectiveState(job, service.now()).version === known) {
+        return reply.code(304).header('etag', jobEtag(id, known)).send();
+      }
+      return sendJob(reply, job);
+    },
+  );
+
+  app.get<{ Querystring: ListJobsQuery }>(
+    '/v1/jobs',
+    { schema: { summary: "List this key's jobs, newest first", querystring: ListJobsQuery, response: { 200: JobPageSchema, ...problems } } },
+    async (request, reply) => {
+      const { status, cursor, limit } = request.query;
+      const page = await service.list(tenantOf(request), { status, cursor, limit });
+      const now = service.now();
+      reply.header('cache-control', 'no-store');
+      return { jobs: page.jobs.map((job) => jobView(job, now)), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
+    },
+  );
+
+  app.delete<{ Params: JobParams }>(
+    '/v1/jobs/:id',
+    { schema: { summary: 'Cancel a pending job', params: JobParams, response: { 200: { $ref: 'Job#' }, ...problems } } },
+    async (request, reply) => sendJob(reply, await service.cancel(tenantOf(request), request.params.id)),
+  );
+}
+
+/** Version named by an `If-None-Match` ETag of this job, if any. */
+function knownVersion(header: string | undefined, id: string): number | undefined {
+  if (!header) return undefined;
+  for (const tag of header.split(',')) {
+    const match = /^\s*(?:W\/)?"([^"]+)\.(\d+)"\s*$/.exec(tag);
+    if (match && match[1] === id) return Number(match[2]);
+  }
+  return undefined;
+}

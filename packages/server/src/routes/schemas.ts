@@ -1,0 +1,88 @@
+/**
+ * JSON schemas of the jobs API (TypeBox). Fastify validates every request
+ * against them and serializes answers with them; `/openapi.json` is built from them.
+ */
+import { Type, type Static } from 'typebox';
+
+/** Status of a job as the API shows it. */
+export const JobStatusSchema = Type.Union([Type.Literal('pending'), Type.Literal('completed'), Type.Literal('error'), Type.Literal('canceled')]);
+
+/** A job. */
+export const JobSchema = Type.Object(
+  {
+    id: Type.String({ description: 'job_ followed by a ULID', examples: ['job_01JDQ3M8Z4X5Y6V7W8T9S0R1Q2'] }),
+    status: JobStatusSchema,
+    progress: Type.Number({ minimum: 0, maximum: 1, description: 'fraction done' }),
+    etaMs: Type.Integer({ minimum: 0, description: 'milliseconds until due, as of this answer; 0 once final' }),
+    createdAt: Type.String({ format: 'date-time' }),
+    dueAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+    duration: Type.Number({ description: 'seconds' }),
+    version: Type.Integer({ minimum: 1, description: 'increases on every change of state; the ETag and SSE id carry it' }),
+    error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
+    metadata: Type.Optional(Type.Object({}, { additionalProperties: true })),
+    callbackUrl: Type.Optional(Type.String()),
+    notifyEmail: Type.Optional(Type.String()),
+  },
+  { $id: 'Job', additionalProperties: false },
+);
+
+/** Body of `POST /v1/jobs`. */
+export const CreateJobBody = Type.Object(
+  {
+    duration: Type.Number({ exclusiveMinimum: 0, description: 'seconds the simulated job runs' }),
+    outcome: Type.Optional(Type.Union([Type.Literal('completed'), Type.Literal('error')])),
+    callbackUrl: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, pattern: '^https?://' })),
+    notifyEmail: Type.Optional(Type.String({ minLength: 3, maxLength: 254, pattern: '^[^@\\s]+@[^@\\s]+$' })),
+    metadata: Type.Optional(Type.Object({}, { additionalProperties: true, maxProperties: 64 })),
+  },
+  { additionalProperties: false },
+);
+/** Type of {@link CreateJobBody}. */
+export type CreateJobBody = Static<typeof CreateJobBody>;
+
+/** `:id` of the job routes (shape checked in the service: a malformed id is simply not found). */
+export const JobParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+/** Type of {@link JobParams}. */
+export type JobParams = Static<typeof JobParams>;
+
+/** Query of `GET /v1/jobs/{id}`. */
+export const GetJobQuery = Type.Object(
+  { wait: Type.Optional(Type.Integer({ minimum: 0, description: 'long-poll: seconds to hold until the job changes (capped at 60)' })) },
+  { additionalProperties: false },
+);
+/** Type of {@link GetJobQuery}. */
+export type GetJobQuery = Static<typeof GetJobQuery>;
+
+/** Query of `GET /v1/jobs`. */
+export const ListJobsQuery = Type.Object(
+  {
+    status: Type.Optional(JobStatusSchema),
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+    cursor: Type.Optional(Type.String({ pattern: '^job_[0-9A-HJKMNP-TV-Z]{26}$', description: 'nextCursor of the previous page' })),
+  },
+  { additionalProperties: false },
+);
+/** Type of {@link ListJobsQuery}. */
+export type ListJobsQuery = Static<typeof ListJobsQuery>;
+
+/** A page of jobs. */
+export const JobPageSchema = Type.Object({ jobs: Type.Array(Type.Ref('Job')), nextCursor: Type.Optional(Type.String()) });
+
+/** An RFC 9457 problem. */
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    code: Type.String({ description: 'stable machine-readable code, e.g. JOBWAIT_ERR_JOB_NOT_FOUND' }),
+    instance: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true },
+);
+
+/** Headers the job routes read. */
+export const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' })),
+});

@@ -1,0 +1,80 @@
+/**
+ * The seed's two endpoints, with bodies and codes exactly as its README:
+ * `POST /start-timer` and `GET /status`. Errors here are the seed's
+ * `{"error": "..."}`, not problem+json. `/status` also honours `Prefer: wait=N`
+ * and sends `Retry-After` while pending; both are headers, so the bodies stay the seed's.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { effectiveState } from '../jobs/job-record.js';
+import type { JobService } from '../jobs/job-service.js';
+import { requestedWait } from '../http/prefer.js';
+import { tenantOf } from './tenant.js';
+
+/** Options of {@link timerRoutes}. */
+export interface TimerRoutesOptions {
+  service: JobService;
+  maxDurationSeconds: number;
+  maxWaitSeconds: number;
+}
+
+/** The seed's `{"error": ...}` answer. */
+function seedError(reply: FastifyReply, status: number, error: string): FastifyReply {
+  return reply.code(status).type('application/json; charset=utf-8').send({ error });
+}
+
+/** Registers `POST /start-timer` and `GET /status`. */
+export async function timerRoutes(app: FastifyInstance, options: TimerRoutesOptions): Promise<void> {
+  const { service, maxDurationSeconds, maxWaitSeconds } = options;
+
+  // Read any body as text and parse it here: the seed's error messages, not Fastify's, must answer.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  app.setErrorHandler((error: { statusCode?: unknown }, request, reply) => {
+    const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    return seedError(reply, status, status === 413 ? 'Request body too large' : status >= 500 ? 'Internal server error' : 'Bad request');
+  });
+
+  app.post('/start-timer', async (request, reply) => {
+    const raw = typeof request.body === 'string' ? request.body : '';
+    if (raw.trim() === '') return seedError(reply, 400, 'No duration provided');
+    let body: unknown;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      return seedError(reply, 400, 'Malformed JSON body: expected {"duration": <seconds>}');
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body) || !Object.hasOwn(body, 'duration')) {
+      return seedError(reply, 400, 'No duration provided');
+    }
+    const { duration } = body as { duration: unknown };
+    if (typeof duration !== 'number' || !Number.isFinite(duration) || duration <= 0 || duration > maxDurationSeconds) {
+      return seedError(reply, 400, 'Invalid duration value');
+    }
+    const tenant = tenantOf(request);
+    const { job } = await service.create(tenant, { duration });
+    await service.store.setCurrentTimer(tenant, job.id);
+    return reply.code(200).type('application/json; charset=utf-8').send({ message: `Timer started for ${duration} seconds` });
+  });
+
+  app.get('/status', async (request, reply) => {
+    const tenant = tenantOf(request);
+    let job = await service.store.getCurrentTimer(tenant);
+    if (!job) return seedError(reply, 404, 'No timer started');
+    const wait = requestedWait(request.headers.prefer, undefined);
+    if (wait !== undefined && wait > 0) {
+      const hold = Math.min(wait, maxWaitSeconds);
+      reply.header('preference-applied', `wait=${hold}`).header('vary', 'Prefer');
+      if (effectiveState(job, service.now()).status === 'pending') {
+        const controller = new AbortController();
+        request.raw.on('close', () => controller.abort());
+        job = (await service.waitForChange(tenant, job.id, hold * 1000, undefined, controller.signal)).job;
+      }
+    }
+    const now = service.now();
+    const { status } = effectiveState(job, now);
+    if (status === 'pending') reply.header('retry-after', String(Math.max(1, Math.ceil((job.dueAt - now) / 1000))));
+    const result = status === 'canceled' ? 'error' : status;
+    return reply.code(200).type('application/json; charset=utf-8').send({ result });
+  });
+}

@@ -1,0 +1,45 @@
+/** Builds, listens, and shuts down gracefully on SIGINT/SIGTERM: what the binaries run. */
+import type { FastifyInstance } from 'fastify';
+import { buildServer } from './build-server.js';
+import type { ServerConfig } from './config/server-config.js';
+
+/** A listening server. */
+export interface RunningServer {
+  app: FastifyInstance;
+  /** Base URL it answers on. */
+  url: string;
+  /** Stops accepting, drains held requests and closes the store. */
+  close(): Promise<void>;
+}
+
+/** Starts the server described by `config`; with `handleSignals`, SIGINT/SIGTERM close it and exit. */
+export async function startServer(config: ServerConfig, handleSignals = true): Promise<RunningServer> {
+  const app = await buildServer(config.server);
+  await app.listen({ port: config.port, host: config.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  const close = (): Promise<void> => app.close();
+  if (handleSignals) {
+    let closing = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (closing) {
+        app.log.warn({ signal }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      closing = true;
+      app.log.info({ signal }, 'shutting down: draining held requests');
+      close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          app.log.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  }
+  return { app, url, close };
+}

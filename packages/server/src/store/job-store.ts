@@ -1,0 +1,51 @@
+/**
+ * The storage interface: async from the first day, every record carries its
+ * tenant, so SQLite, memory and Redis stores are interchangeable.
+ */
+import type { JobRecord, JobStatus } from '../jobs/job-record.js';
+
+/** An `Idempotency-Key` claim made with a create. */
+export interface IdempotencyClaim {
+  key: string;
+  /** Hash of the request body: same key + other body is refused. */
+  fingerprint: string;
+}
+
+/** What a create did. */
+export type CreateResult = { kind: 'created'; job: JobRecord } | { kind: 'replayed'; job: JobRecord } | { kind: 'mismatch' };
+
+/** A page query of one tenant's jobs. */
+export interface ListQuery {
+  status?: JobStatus | undefined;
+  /** Only jobs with an id below this one (ids sort by creation time). */
+  before?: string | undefined;
+  limit: number;
+}
+
+/** The outcome of a cancel. */
+export type CancelResult = { kind: 'canceled'; job: JobRecord } | { kind: 'final'; job: JobRecord } | { kind: 'missing' };
+
+/** Where jobs live. */
+export interface JobStore {
+  /** Inserts `job`; with `idempotency`, atomically replays or refuses a repeated key instead. */
+  create(job: JobRecord, idempotency?: IdempotencyClaim): Promise<CreateResult>;
+  /** The tenant's job with this id. */
+  get(tenant: string, id: string): Promise<JobRecord | undefined>;
+  /** Newest first; `status` filters on the effective status at `now`. */
+  list(tenant: string, query: ListQuery, now: number): Promise<JobRecord[]>;
+  /** Jobs of `tenant` whose effective change time is at or after `since` (for stream resume), oldest first. */
+  changedSince(tenant: string, since: number, now: number, limit: number): Promise<JobRecord[]>;
+  /** Cancels a job that is still pending at `now`. */
+  cancel(tenant: string, id: string, now: number): Promise<CancelResult>;
+  /** Moves pending jobs due at `now` to their outcome, each once, and returns them as settled. */
+  settleDue(now: number, limit: number): Promise<JobRecord[]>;
+  /** Due time of the earliest pending job. */
+  nextDueAt(): Promise<number | undefined>;
+  /** Points the tenant's seed-API "current timer" at job `id`. */
+  setCurrentTimer(tenant: string, id: string): Promise<void>;
+  /** The tenant's current timer job, if one was started. */
+  getCurrentTimer(tenant: string): Promise<JobRecord | undefined>;
+  /** Answers when the store is usable (for `/readyz`). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
