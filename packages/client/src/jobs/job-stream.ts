@@ -44,6 +44,7 @@ export async function* streamJob(transport: Transport, id: string, options: Stre
   let failures = 0;
   for (;;) {
     throwIfAborted(signal);
+    parser.reset();
     let failure: unknown;
     let reconnectMs: number | undefined;
     const headers: Record<string, string> = { accept: 'text/event-stream' };

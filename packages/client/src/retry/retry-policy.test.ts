@@ -82,6 +82,7 @@ describe('normalizeRetryOptions', () => {
     ['a fractional status code', { statusCodes: [503.5] }],
     ['null', null],
     ['a string', 'three'],
+    ['true', true],
   ];
   for (const [what, value] of badInputs) {
     test(`rejects ${what} with InvalidOptionError`, () => {

@@ -30,6 +30,17 @@ export class SseParser {
   /** The stream's last event id, to resume with `Last-Event-ID`. */
   lastEventId: string | undefined;
 
+  /** Forgets a half-received event (the connection dropped); keeps `lastEventId` for the resume. */
+  reset(): void {
+    this.buffer = '';
+    this.data = [];
+    this.eventType = '';
+    this.retry = undefined;
+    this.sawCr = false;
+    this.idBuffer = this.lastEventId;
+    this.idPending = false;
+  }
+
   /** Parses `chunk` and returns the events it completed. */
   push(chunk: string): ServerSentEvent[] {
     const events: ServerSentEvent[] = [];

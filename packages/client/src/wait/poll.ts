@@ -94,7 +94,11 @@ export async function poll<T>(check: (context: PollContext) => Promise<T>, optio
     } catch (error) {
       throwIfAborted(signal);
       if (error instanceof AbortError || !isTransient(error) || !Number.isFinite(deadline.at)) throw error;
-      return finalLook(error);
+      // The transport gave up on this look; keep looking on the schedule until the deadline.
+      const retryIn = nextPollDelay(attempt, deadline.elapsed(), schedule);
+      if (retryIn >= deadline.remaining()) return finalLook(error);
+      await sleep(retryIn, signal);
+      continue;
     }
     options.onPoll?.(value, attempt);
     attempt++;

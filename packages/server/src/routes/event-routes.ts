@@ -57,6 +57,12 @@ export async function eventRoutes(app: FastifyInstance, options: EventRoutesOpti
         unsubscribe();
         throw error;
       }
+      const state = effectiveState(job, service.now());
+      if (isFinal(state.status) && lastSeen !== undefined && lastSeen >= state.version) {
+        // The client has the final state already; 204 tells an EventSource to stop reconnecting.
+        unsubscribe();
+        return reply.code(204).send();
+      }
       reply.hijack();
       stream = hub.open(reply.raw, {}, retryMs);
       stream.onClose(unsubscribe);

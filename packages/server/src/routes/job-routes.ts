@@ -25,6 +25,9 @@ const problems = { 400: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 4
 /** Registers the `/v1/jobs` routes. */
 export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions): Promise<void> {
   const { service, maxDurationSeconds, maxWaitSeconds } = options;
+  // Bodies here are JSON only: Fastify's built-in text/plain parser would turn a JSON body sent as
+  // text/plain into a string and answer a misleading "body must be object" instead of 415.
+  app.removeContentTypeParser('text/plain');
 
   /** Sends a job with its ETag, and `Retry-After` while pending. */
   function sendJob(reply: FastifyReply, job: JobRecord, status = 200): FastifyReply {

@@ -22,6 +22,43 @@ function seedError(reply: FastifyReply, status: number, error: string): FastifyR
   return reply.code(status).type('application/json; charset=utf-8').send({ error });
 }
 
+/**
+ * `JSON.parse`, plus the bare `NaN`, `Infinity` and `-Infinity` that Python's `json` (the seed's
+ * Flask server, and `json.dumps(float('nan'))` in Python clients) reads and writes. They become
+ * `null` here, so `{"duration": NaN}` answers "Invalid duration value" as DESIGN.md requires.
+ */
+function parseSeedJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch (error) {
+    let out = '';
+    let inString = false;
+    for (let i = 0; i < raw.length; i++) {
+      const c = raw[i]!;
+      if (inString) {
+        if (c === '\\') {
+          out += c + (raw[i + 1] ?? '');
+          i++;
+          continue;
+        }
+        if (c === '"') inString = false;
+        out += c;
+        continue;
+      }
+      if (c === '"') inString = true;
+      const constant = ['-Infinity', 'Infinity', 'NaN'].find((word) => raw.startsWith(word, i));
+      if (constant) {
+        out += 'null';
+        i += constant.length - 1;
+        continue;
+      }
+      out += c;
+    }
+    if (out === raw) throw error;
+    return JSON.parse(out);
+  }
+}
+
 /** Registers `POST /start-timer` and `GET /status`. */
 export async function timerRoutes(app: FastifyInstance, options: TimerRoutesOptions): Promise<void> {
   const { service, maxDurationSeconds, maxWaitSeconds } = options;
@@ -40,7 +77,7 @@ export async function timerRoutes(app: FastifyInstance, options: TimerRoutesOpti
     if (raw.trim() === '') return seedError(reply, 400, 'No duration provided');
     let body: unknown;
     try {
-      body = JSON.parse(raw);
+      body = parseSeedJson(raw);
     } catch {
       return seedError(reply, 400, 'Malformed JSON body: expected {"duration": <seconds>}');
     }
