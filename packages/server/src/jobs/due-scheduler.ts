@@ -4,14 +4,14 @@
  * hold no timers of their own for due times.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import type { ChangeFeed } from '../feed/change-feed.js';
 import type { JobStore } from '../store/job-store.js';
+import type { JobRecord } from './job-record.js';
 
 const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 /** Jobs settled per store round trip; more are taken in the next round at once. */
 const SETTLE_BATCH = 500;
 
-/** Settles due jobs and publishes their change. */
+/** Settles due jobs and hands each settled job to `settled` (which publishes and notifies). */
 export class DueScheduler {
   private timer: NodeJS.Timeout | undefined;
   private armedAt: number | undefined;
@@ -21,7 +21,7 @@ export class DueScheduler {
 
   constructor(
     private readonly store: JobStore,
-    private readonly feed: ChangeFeed,
+    private readonly settled: (job: JobRecord) => Promise<void>,
     private readonly log: FastifyBaseLogger,
     private readonly now: () => number = Date.now,
   ) {}
@@ -64,7 +64,7 @@ export class DueScheduler {
       do {
         this.rerun = false;
         const settled = await this.store.settleDue(this.now(), SETTLE_BATCH);
-        for (const job of settled) await this.feed.publish({ tenant: job.tenant, job });
+        for (const job of settled) await this.settled(job);
         if (settled.length === SETTLE_BATCH) this.rerun = true;
       } while (this.rerun && !this.stopped);
       if (!this.stopped) {

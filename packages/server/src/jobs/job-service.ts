@@ -34,6 +34,9 @@ export interface WaitResult {
   changed: boolean;
 }
 
+/** Called once per job when it reaches a final state (settled or canceled), on the instance that made the change. */
+export type FinalHandler = (job: JobRecord) => Promise<void>;
+
 /** Jobs, their life and their waiters. */
 export class JobService {
   readonly scheduler: DueScheduler;
@@ -41,6 +44,7 @@ export class JobService {
   private readonly outcomes: OutcomePicker;
   /** Held waits, answered at once on close so a shutdown drops no request. */
   private readonly waits = new Set<() => void>();
+  private readonly finalHandlers: FinalHandler[] = [];
 
   constructor(
     readonly store: JobStore,
@@ -50,7 +54,29 @@ export class JobService {
     readonly now: () => number = Date.now,
   ) {
     this.outcomes = new OutcomePicker(options.errorRate, options.seed);
-    this.scheduler = new DueScheduler(store, feed, log, now);
+    this.scheduler = new DueScheduler(store, (job) => this.changed(job), log, now);
+  }
+
+  /**
+   * Runs `handler` for every job that becomes final through this instance. The store's atomic
+   * settle and cancel make each transition happen on exactly one instance, so handlers (webhooks,
+   * email) fire once per job across a cluster.
+   */
+  onJobFinal(handler: FinalHandler): void {
+    this.finalHandlers.push(handler);
+  }
+
+  /** Publishes a change and, for a final state, runs the final handlers; a failing handler is logged, never fatal. */
+  private async changed(job: JobRecord): Promise<void> {
+    await this.feed.publish({ tenant: job.tenant, job });
+    if (job.state === 'pending') return;
+    for (const handler of this.finalHandlers) {
+      try {
+        await handler(job);
+      } catch (error) {
+        this.log.error({ err: error, jobId: job.id }, 'final-state handler failed');
+      }
+    }
   }
 
   /** Creates a job; with an Idempotency-Key, a repeat with the same body replays the first job. */
@@ -104,7 +130,7 @@ export class JobService {
       if (status === 'canceled') return result.job;
       throw new JobFinishedError(id, status);
     }
-    await this.feed.publish({ tenant, job: result.job });
+    await this.changed(result.job);
     return result.job;
   }
 
