@@ -2,6 +2,7 @@
 import { type Command, describeFailure } from './command.js';
 import { cancelCommand } from './commands/cancel.js';
 import { demoCommand } from './commands/demo.js';
+import { keysCommand } from './commands/keys.js';
 import { listCommand } from './commands/list.js';
 import { serveCommand } from './commands/serve.js';
 import { startCommand } from './commands/start.js';
@@ -11,7 +12,7 @@ import { EXIT } from './exit-codes.js';
 import { line, type Terminal } from './output/terminal.js';
 
 /** Every subcommand, in help order. */
-export const COMMANDS: readonly Command[] = [serveCommand, startCommand, statusCommand, waitCommand, listCommand, cancelCommand, demoCommand];
+export const COMMANDS: readonly Command[] = [serveCommand, startCommand, statusCommand, waitCommand, listCommand, cancelCommand, keysCommand, demoCommand];
 
 /** `jobwait --help`. */
 export const HELP = `Usage: jobwait <command> [options]

@@ -9,6 +9,13 @@ import { Ajv } from 'ajv';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { normalizeServerOptions, type ServerOptions } from './config/server-options.js';
 import { registerProblemHandlers } from './errors/problem-handler.js';
+import { registerAccessControl } from './auth/access-control.js';
+import { bootstrapKeys } from './auth/bootstrap-keys.js';
+import type { KeyStore } from './auth/key-store.js';
+import { MemoryKeyStore } from './auth/memory-key-store.js';
+import { SqliteKeyStore } from './auth/sqlite-key-store.js';
+import { MemoryRateLimiter } from './ratelimit/memory-rate-limiter.js';
+import type { RateLimiter } from './ratelimit/rate-limiter.js';
 import { LocalFeed } from './feed/local-feed.js';
 import { SseHub } from './http/sse-hub.js';
 import { JobService } from './jobs/job-service.js';
@@ -52,6 +59,9 @@ export async function buildServer(options: ServerOptions = {}): Promise<FastifyI
   const feed = opts.feed ?? new LocalFeed();
   const service = new JobService(store, feed, app.log, { errorRate: opts.errorRate, seed: opts.seed }, opts.now);
   const hub = new SseHub(opts.heartbeatMs);
+  const keys: KeyStore = opts.keyStore ?? (opts.store === 'sqlite' ? new SqliteKeyStore(opts.dataDir) : new MemoryKeyStore());
+  const limiter: RateLimiter = opts.rateLimiter ?? new MemoryRateLimiter(opts.now);
+  await bootstrapKeys(keys, opts.apiKeys, opts.now());
   let draining = false;
   app.decorate('jobs', service);
 
@@ -59,6 +69,7 @@ export async function buildServer(options: ServerOptions = {}): Promise<FastifyI
     reply.header('x-request-id', request.id);
   });
   registerProblemHandlers(app);
+  const access = registerAccessControl(app, { keys, limiter, defaultPolicy: opts.rateLimit === false ? undefined : opts.rateLimit, now: opts.now });
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',
@@ -66,7 +77,7 @@ export async function buildServer(options: ServerOptions = {}): Promise<FastifyI
     },
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
 
   const limits = { service, maxDurationSeconds: opts.maxDurationSeconds, maxWaitSeconds: opts.maxWaitSeconds };
   await app.register(timerRoutes, limits);
@@ -77,7 +88,9 @@ export async function buildServer(options: ServerOptions = {}): Promise<FastifyI
   app.addHook('onReady', async () => {
     await service.start();
     if (typeof opts.store === 'string') app.log.info({ store: opts.store, ...(opts.store === 'sqlite' ? { dataDir: opts.dataDir } : {}) }, 'store opened');
-    app.log.info('no API keys configured: running open, all requests act as one tenant');
+    if (await access.isOpen()) app.log.warn('no API keys configured: running open, all requests act as one tenant (create one with `jobwait keys create`)');
+    else app.log.info('API keys required (Authorization: Bearer <key>)');
+    app.log.info(opts.rateLimit === false ? 'rate limits off' : { rateLimit: opts.rateLimit }, 'rate limits per key (per IP when open)');
   });
   app.addHook('preClose', async () => {
     // Drain: held long-polls answer with the current state, streams close with a reconnect hint.
@@ -88,6 +101,8 @@ export async function buildServer(options: ServerOptions = {}): Promise<FastifyI
   app.addHook('onClose', async () => {
     await feed.close();
     await store.close();
+    await keys.close();
+    await limiter.close();
   });
   return app;
 }

@@ -10,3 +10,7 @@ export type { ChangeFeed, JobChange, ChangeListener, Unsubscribe } from './feed/
 export { LocalFeed } from './feed/local-feed.js';
 export { jobView, effectiveState, type JobRecord, type JobView, type JobStatus } from './jobs/job-record.js';
 export { STATUS_BY_CODE, ServerError, type ServerErrorCode } from './errors/errors.js';
+export { generateApiKey, parseApiKey, maskApiKey, API_KEY_PATTERN } from './auth/api-key.js';
+export type { ApiKeyRecord, KeyStore, RateLimitPolicy } from './auth/key-store.js';
+export { SqliteKeyStore } from './auth/sqlite-key-store.js';
+export { MemoryKeyStore } from './auth/memory-key-store.js';

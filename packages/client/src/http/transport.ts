@@ -111,9 +111,14 @@ export class Transport {
     return decision.delayMs;
   }
 
+  /** Earliest time the next request may go out, when the server said the rate limit is used up. */
+  private notBefore = 0;
+
   /** One attempt, no retries. Returns the raw `Response` with its body unread (for streams). */
   async open(spec: RequestSpec): Promise<OpenedResponse> {
     const url = this.url(spec.path, spec.query);
+    const pause = this.notBefore - Date.now();
+    if (pause > 0) await sleep(Math.min(pause, spec.deadline ? spec.deadline.remaining() : pause), spec.signal);
     const controller = new AbortController();
     const timeoutMs = spec.timeoutMs ?? this.settings.requestTimeoutMs;
     let timedOut = false;
@@ -138,6 +143,7 @@ export class Transport {
     }
     try {
       const response = await this.settings.fetch(url, init);
+      this.pace(response.headers);
       return { response, signal: controller.signal, dispose, disarmTimeout: () => clearTimeout(timer), abort: (reason) => controller.abort(reason) };
     } catch (error) {
       dispose();
@@ -165,6 +171,20 @@ export class Transport {
       return { status: response.status, headers: response.headers, body: body as T };
     } finally {
       dispose();
+    }
+  }
+
+  /**
+   * Slows down instead of failing: when the server's `RateLimit` header says no request is
+   * left (`r=0`), the next request waits `t` seconds (clamped like Retry-After).
+   */
+  private pace(headers: Headers): void {
+    const header = headers.get('ratelimit');
+    if (!header) return;
+    const remaining = /(?:^|;)\s*r=(\d+)/.exec(header);
+    const reset = /(?:^|;)\s*t=(\d+)/.exec(header);
+    if (remaining?.[1] === '0' && reset) {
+      this.notBefore = Math.max(this.notBefore, Date.now() + Math.min(Number(reset[1]) * 1000, this.settings.retry.maxRetryAfterMs));
     }
   }
 

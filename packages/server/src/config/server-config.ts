@@ -2,6 +2,7 @@
  * The server's command line and environment, turned into `ServerOptions`.
  * Precedence: flag > environment variable > default.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, SERVER_DEFAULTS, normalizeServerOptions, type ServerOptions } from './server-options.js';
 
@@ -32,6 +33,11 @@ Options (flag > environment variable > default):
   --seed <int>          seed of the failure draws    JOBWAIT_SEED          (default random)
   --max-wait <s>        longest long-poll hold, s    JOBWAIT_MAX_WAIT      (default ${SERVER_DEFAULTS.maxWaitSeconds})
   --heartbeat-ms <ms>   SSE heartbeat interval       JOBWAIT_HEARTBEAT_MS  (default ${SERVER_DEFAULTS.heartbeatMs})
+  --rate-limit <n>      requests/s per key (per IP   JOBWAIT_RATE_LIMIT    (default 100; 0 turns limits off)
+                        when open)
+  --rate-burst <n>      burst size of that limit     JOBWAIT_RATE_BURST    (default 2 x rate-limit)
+  --api-keys-file <p>   file of keys, one per line   JOBWAIT_API_KEYS_FILE (keys are also read from JOBWAIT_API_KEYS,
+                                                                          comma-separated; none = open server)
   --log-level <level>   fatal|error|warn|info|debug  JOBWAIT_LOG_LEVEL     (default ${LISTEN_DEFAULTS.logLevel})
   -h, --help            show this help
 `;
@@ -46,6 +52,9 @@ const FLAGS = {
   seed: { type: 'string', env: 'JOBWAIT_SEED' },
   'max-wait': { type: 'string', env: 'JOBWAIT_MAX_WAIT' },
   'heartbeat-ms': { type: 'string', env: 'JOBWAIT_HEARTBEAT_MS' },
+  'rate-limit': { type: 'string', env: 'JOBWAIT_RATE_LIMIT' },
+  'rate-burst': { type: 'string', env: 'JOBWAIT_RATE_BURST' },
+  'api-keys-file': { type: 'string', env: 'JOBWAIT_API_KEYS_FILE' },
   'log-level': { type: 'string', env: 'JOBWAIT_LOG_LEVEL' },
 } as const;
 
@@ -93,6 +102,23 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv = proce
   if (maxWait !== undefined) server.maxWaitSeconds = maxWait;
   const heartbeat = number('heartbeat-ms');
   if (heartbeat !== undefined) server.heartbeatMs = heartbeat;
+  const rate = number('rate-limit');
+  const burst = number('rate-burst');
+  if (rate === 0) server.rateLimit = false;
+  else if (rate !== undefined || burst !== undefined) {
+    const perSecond = rate ?? 100;
+    server.rateLimit = { perSecond, burst: burst ?? Math.max(1, Math.ceil(perSecond * 2)) };
+  }
+  const keys = (env.JOBWAIT_API_KEYS ?? '').split(/[\s,]+/).filter(Boolean);
+  const keysFile = pick('api-keys-file');
+  if (keysFile !== undefined) {
+    try {
+      keys.push(...readFileSync(keysFile, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#')));
+    } catch (error) {
+      throw new ConfigError('--api-keys-file (JOBWAIT_API_KEYS_FILE)', `cannot read ${keysFile}: ${(error as Error).message}`);
+    }
+  }
+  if (keys.length > 0) server.apiKeys = keys;
   normalizeServerOptions(server);
   return { port, host: pick('host') ?? LISTEN_DEFAULTS.host, logLevel, server };
 }

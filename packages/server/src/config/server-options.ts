@@ -2,6 +2,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { ChangeFeed } from '../feed/change-feed.js';
 import type { JobStore } from '../store/job-store.js';
+import type { KeyStore, RateLimitPolicy } from '../auth/key-store.js';
+import type { RateLimiter } from '../ratelimit/rate-limiter.js';
 
 /** Which store keeps the jobs. */
 export type StoreKind = 'sqlite' | 'memory';
@@ -50,6 +52,21 @@ export interface ServerOptions {
    * @default true
    */
   logger?: boolean | FastifyBaseLogger | { level?: string };
+  /**
+   * API keys to accept from the start (`jw_<id>_<secret>`, e.g. from JOBWAIT_API_KEYS); added to the key store.
+   * With no key at all the server runs open as one tenant.
+   * @default []
+   */
+  apiKeys?: string[];
+  /**
+   * Default rate limit per key (per IP when open); `false` for none. Keys may carry their own.
+   * @default {perSecond: 100, burst: 200}
+   */
+  rateLimit?: RateLimitPolicy | false;
+  /** Key store to use instead of the one that goes with `store`. */
+  keyStore?: KeyStore;
+  /** Rate limiter to use instead of the in-process one. */
+  rateLimiter?: RateLimiter;
   /** Feed to use instead of the in-process one. */
   feed?: ChangeFeed;
   /** Clock, for tests. */
@@ -65,10 +82,13 @@ export const SERVER_DEFAULTS = Object.freeze({
   maxWaitSeconds: 60,
   heartbeatMs: 15_000,
   bodyLimit: 65_536,
+  apiKeys: Object.freeze([]) as readonly string[] as string[],
+  rateLimit: Object.freeze({ perSecond: 100, burst: 200 }) as RateLimitPolicy | false,
 });
 
 /** {@link ServerOptions} with defaults filled in. */
-export type NormalizedServerOptions = Omit<Required<ServerOptions>, 'seed' | 'feed' | 'logger'> & Pick<ServerOptions, 'seed' | 'feed' | 'logger'>;
+export type NormalizedServerOptions = Omit<Required<ServerOptions>, 'seed' | 'feed' | 'logger' | 'keyStore' | 'rateLimiter'> &
+  Pick<ServerOptions, 'seed' | 'feed' | 'logger' | 'keyStore' | 'rateLimiter'>;
 
 /** Thrown at start for an option out of range; names the option. */
 export class ConfigError extends Error {
@@ -100,6 +120,12 @@ export function normalizeServerOptions(options: ServerOptions = {}): NormalizedS
     throw new ConfigError('max-wait', 'must be a whole number of seconds from 1 to 3600');
   }
   positive('heartbeat-ms', merged.heartbeatMs);
+  if (!Array.isArray(merged.apiKeys) || !merged.apiKeys.every((k) => typeof k === 'string')) throw new ConfigError('api-keys', 'must be a list of keys');
+  if (merged.rateLimit !== false) {
+    positive('rate-limit', merged.rateLimit.perSecond);
+    positive('rate-burst', merged.rateLimit.burst);
+    if (merged.rateLimit.burst < 1) throw new ConfigError('rate-burst', 'must be at least 1');
+  }
   positive('body-limit', merged.bodyLimit);
   return merged;
 }

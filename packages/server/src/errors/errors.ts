@@ -18,6 +18,8 @@ export type ServerErrorCode =
   | 'JOBWAIT_ERR_IDEMPOTENCY_MISMATCH'
   | 'JOBWAIT_ERR_IDEMPOTENCY_IN_FLIGHT'
   | 'JOBWAIT_ERR_BAD_REQUEST'
+  | 'JOBWAIT_ERR_UNAUTHORIZED'
+  | 'JOBWAIT_ERR_RATE_LIMITED'
   | 'JOBWAIT_ERR_UNAVAILABLE'
   | 'JOBWAIT_ERR_INTERNAL';
 
@@ -34,6 +36,8 @@ export const STATUS_BY_CODE: Readonly<Record<ServerErrorCode, number>> = Object.
   JOBWAIT_ERR_JOB_FINISHED: 409,
   JOBWAIT_ERR_IDEMPOTENCY_IN_FLIGHT: 409,
   JOBWAIT_ERR_IDEMPOTENCY_MISMATCH: 422,
+  JOBWAIT_ERR_UNAUTHORIZED: 401,
+  JOBWAIT_ERR_RATE_LIMITED: 429,
   JOBWAIT_ERR_UNAVAILABLE: 503,
   JOBWAIT_ERR_INTERNAL: 500,
 });
@@ -68,7 +72,8 @@ export class JobNotFoundError extends ServerError {
 /** The job already reached a final state and cannot be canceled. */
 export class JobFinishedError extends ServerError {
   constructor(id: string, status: string) {
-    super('JOBWAIT_ERR_JOB_FINISHED', `job ${id} already finished with status ${status}`, { status });
+    // Not `status`: that member of a problem body is the HTTP status (RFC 9457).
+    super('JOBWAIT_ERR_JOB_FINISHED', `job ${id} already finished with status ${status}`, { jobStatus: status });
     this.name = 'JobFinishedError';
   }
 }

@@ -17,6 +17,7 @@ export interface Problem {
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
+  401: 'Unauthorized',
   404: 'Not Found',
   405: 'Method Not Allowed',
   409: 'Conflict',
@@ -64,7 +65,8 @@ export function toProblem(error: unknown): Problem {
 /** Builds a problem for `code`. */
 export function problem(code: ServerErrorCode, detail: string, extensions: Record<string, unknown> = {}): Problem {
   const status = STATUS_BY_CODE[code];
-  return { type: `https://jobwait.dev/problems/${code.slice('JOBWAIT_ERR_'.length).toLowerCase().replaceAll('_', '-')}`, title: TITLES[status] ?? 'Error', status, detail, code, ...extensions };
+  // Extensions first: they must never override the standard members (a string `status` made every 409 a 500).
+  return { ...extensions, type: `https://jobwait.dev/problems/${code.slice('JOBWAIT_ERR_'.length).toLowerCase().replaceAll('_', '-')}`, title: TITLES[status] ?? 'Error', status, detail, code };
 }
 
 /** Sends `body` as problem+json. */

@@ -3,7 +3,7 @@
  * after the final one) and every job of the key (`GET /v1/events`, for the
  * dashboard). Both subscribe to the change feed before reading the state.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { JobChange } from '../feed/change-feed.js';
 import type { SseHub, SseStream } from '../http/sse-hub.js';
 import { effectiveState, isFinal, jobView, type JobRecord } from '../jobs/job-record.js';
@@ -64,7 +64,7 @@ export async function eventRoutes(app: FastifyInstance, options: EventRoutesOpti
         return reply.code(204).send();
       }
       reply.hijack();
-      stream = hub.open(reply.raw, {}, retryMs);
+      stream = hub.open(reply.raw, replyHeaders(reply), retryMs);
       stream.onClose(unsubscribe);
       deliver(job);
       for (const change of early) deliver(change.job);
@@ -94,12 +94,19 @@ export async function eventRoutes(app: FastifyInstance, options: EventRoutesOpti
         throw error;
       }
       reply.hijack();
-      stream = hub.open(reply.raw, {}, retryMs);
+      stream = hub.open(reply.raw, replyHeaders(reply), retryMs);
       stream.onClose(unsubscribe);
       for (const job of missed) deliver(job);
       for (const change of early) deliver(change.job);
     },
   );
+}
+
+/** Headers already set on the reply (request id, rate limit), for a hijacked stream. */
+function replyHeaders(reply: FastifyReply): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : String(value);
+  return out;
 }
 
 /** `Last-Event-ID` as a number, or undefined when absent or not ours. */

@@ -11,8 +11,8 @@ export interface OpsRoutesOptions {
 
 /** Registers `/healthz` and `/readyz`. */
 export async function opsRoutes(app: FastifyInstance, options: OpsRoutesOptions): Promise<void> {
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: { hide: true } }, async (request, reply) => {
+  app.get('/healthz', { schema: { hide: true }, config: { public: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true }, config: { public: true } }, async (request, reply) => {
     if (options.isDraining()) return reply.code(503).send({ status: 'draining' });
     try {
       await options.store.ping();

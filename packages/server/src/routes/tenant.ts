@@ -1,10 +1,9 @@
-/** Which tenant (API key id) a request acts for. */
+/** Which tenant (API key id) a request acts for; set by the access-control hook. */
 import type { FastifyRequest } from 'fastify';
 
-/** Tenant of every job while the server runs open, without API keys. */
-export const OPEN_TENANT = 'public';
+export { OPEN_TENANT } from '../auth/access-control.js';
 
 /** The tenant of `request`. */
-export function tenantOf(_request: FastifyRequest): string {
-  return OPEN_TENANT;
+export function tenantOf(request: FastifyRequest): string {
+  return request.tenant;
 }

@@ -72,7 +72,7 @@ export async function timerRoutes(app: FastifyInstance, options: TimerRoutesOpti
     return seedError(reply, status, status === 413 ? 'Request body too large' : status >= 500 ? 'Internal server error' : 'Bad request');
   });
 
-  app.post('/start-timer', async (request, reply) => {
+  app.post('/start-timer', { config: { seed: true } }, async (request, reply) => {
     const raw = typeof request.body === 'string' ? request.body : '';
     if (raw.trim() === '') return seedError(reply, 400, 'No duration provided');
     let body: unknown;
@@ -94,7 +94,7 @@ export async function timerRoutes(app: FastifyInstance, options: TimerRoutesOpti
     return reply.code(200).type('application/json; charset=utf-8').send({ message: `Timer started for ${duration} seconds` });
   });
 
-  app.get('/status', async (request, reply) => {
+  app.get('/status', { config: { seed: true } }, async (request, reply) => {
     const tenant = tenantOf(request);
     let job = await service.store.getCurrentTimer(tenant);
     if (!job) return seedError(reply, 404, 'No timer started');

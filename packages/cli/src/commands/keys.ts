@@ -1,0 +1,97 @@
+/**
+ * `jobwait keys create|list|revoke`: manages API keys in the server's data
+ * folder. Run it on the server's machine; a running server sees a change within a second.
+ */
+import { generateApiKey, SqliteKeyStore, type ApiKeyRecord } from '@jobwait/server';
+import { type Command, parseCommandArgs } from '../command.js';
+import { EXIT, UsageError } from '../exit-codes.js';
+import { json, line } from '../output/terminal.js';
+
+const USAGE = `Usage:
+  jobwait keys create --name <name> [--rate <n/s> --burst <n>] [--webhook-url <url>]
+  jobwait keys list
+  jobwait keys revoke <id>
+
+Manages API keys in the server's SQLite data folder (--data-dir, env JOBWAIT_DATA_DIR, default ./data).
+'create' prints the key once: only its hash is stored. Once a key exists the server requires keys.
+Options:
+  --data-dir <path>   the server's data folder
+  --json              print JSON
+  -h, --help          show this help`;
+
+/** The `keys` command. */
+export const keysCommand: Command = {
+  name: 'keys',
+  summary: 'create, list and revoke API keys',
+  usage: USAGE,
+  async run({ argv, terminal, env }) {
+    const { values, positionals } = parseCommandArgs(argv, {
+      name: { type: 'string' },
+      rate: { type: 'string' },
+      burst: { type: 'string' },
+      'webhook-url': { type: 'string' },
+      'data-dir': { type: 'string' },
+    });
+    if (values.help) return line(terminal, USAGE), EXIT.ok;
+    const [action, ...rest] = positionals;
+    const dataDir = values['data-dir'] ?? env.JOBWAIT_DATA_DIR ?? './data';
+    if (action === 'create') {
+      if (rest.length > 0) throw new UsageError('keys create takes no arguments; name the key with --name');
+      if (!values.name || values.name.length > 100) throw new UsageError('keys create needs --name <name> (at most 100 characters)');
+      const rate = values.rate === undefined ? undefined : Number(values.rate);
+      const burst = values.burst === undefined ? undefined : Number(values.burst);
+      if (rate !== undefined && !(rate > 0 && Number.isFinite(rate))) throw new UsageError('--rate must be a number of requests per second > 0');
+      if (burst !== undefined && !(burst >= 1 && Number.isFinite(burst))) throw new UsageError('--burst must be a number >= 1');
+      if (burst !== undefined && rate === undefined) throw new UsageError('--burst needs --rate');
+      const webhookUrl = values['webhook-url'];
+      if (webhookUrl !== undefined && !/^https?:\/\/\S+$/.test(webhookUrl)) throw new UsageError('--webhook-url must be an http(s) URL');
+      const store = new SqliteKeyStore(dataDir);
+      try {
+        const made = generateApiKey();
+        const record: ApiKeyRecord = { id: made.id, name: values.name, hash: made.hash, createdAt: Date.now() };
+        if (rate !== undefined) record.rateLimit = { perSecond: rate, burst: burst ?? Math.max(1, Math.ceil(rate * 2)) };
+        if (webhookUrl !== undefined) record.webhookUrl = webhookUrl;
+        await store.add(record);
+        if (values.json) json(terminal, { id: made.id, name: values.name, key: made.key });
+        else {
+          line(terminal, made.key);
+          terminal.err.write(`created key ${made.id} (${values.name}); it is shown only now, store it safely\n`);
+        }
+        return EXIT.ok;
+      } finally {
+        await store.close();
+      }
+    }
+    if (action === 'list') {
+      const store = new SqliteKeyStore(dataDir);
+      try {
+        const keys = await store.list();
+        const shown = keys.map(({ hash: _hash, ...rest_ }) => rest_);
+        if (values.json) json(terminal, shown);
+        else if (keys.length === 0) line(terminal, 'no keys: the server runs open');
+        else
+          for (const k of keys)
+            line(terminal, `${k.id}  ${(k.revokedAt ? 'revoked' : 'active').padEnd(7)}  ${k.name}${k.rateLimit ? `  ${k.rateLimit.perSecond}/s burst ${k.rateLimit.burst}` : ''}`);
+        return EXIT.ok;
+      } finally {
+        await store.close();
+      }
+    }
+    if (action === 'revoke') {
+      if (rest.length !== 1) throw new UsageError('keys revoke takes exactly one argument: the key id');
+      const store = new SqliteKeyStore(dataDir);
+      try {
+        if (!(await store.revoke(rest[0]!, Date.now()))) {
+          terminal.err.write(`jobwait keys: no key with id ${rest[0]}\n`);
+          return EXIT.requestFailed;
+        }
+        if (values.json) json(terminal, { id: rest[0], revoked: true });
+        else line(terminal, `revoked ${rest[0]}`);
+        return EXIT.ok;
+      } finally {
+        await store.close();
+      }
+    }
+    throw new UsageError(action === undefined ? 'keys needs an action: create, list or revoke' : `unknown keys action ${JSON.stringify(action)}`);
+  },
+};

@@ -1,0 +1,13 @@
+/** Keys given at start (JOBWAIT_API_KEYS, --api-keys-file) are added to the key store. */
+import { ConfigError } from '../config/server-options.js';
+import { hashSecret, maskApiKey, parseApiKey } from './api-key.js';
+import type { KeyStore } from './key-store.js';
+
+/** Adds each `jw_<id>_<secret>` key of `keys` (an id already stored is left as it is). */
+export async function bootstrapKeys(store: KeyStore, keys: readonly string[], now: number): Promise<void> {
+  for (const key of keys) {
+    const parsed = parseApiKey(key.trim());
+    if (!parsed) throw new ConfigError('api-keys', `${maskApiKey(key)} is not a jobwait key (jw_<12 chars>_<43 chars>; make one with \`jobwait keys create\`)`);
+    await store.add({ id: parsed.id, name: 'bootstrap', hash: hashSecret(parsed.secret), createdAt: now });
+  }
+}
