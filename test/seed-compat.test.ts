@@ -39,7 +39,7 @@ async function raw(url: string, init: RequestInit = {}): Promise<RawAnswer> {
 }
 
 /** `POST /start-timer` with `body` sent exactly as given. */
-function startTimer(url: string, body: string | Uint8Array | undefined, contentType: string | undefined = 'application/json'): Promise<RawAnswer> {
+function startTimer(url: string, body: BodyInit | undefined, contentType: string | undefined = 'application/json'): Promise<RawAnswer> {
   const headers: Record<string, string> = contentType === undefined ? {} : { 'content-type': contentType };
   return raw(`${url}/start-timer`, { method: 'POST', headers, ...(body === undefined ? {} : { body }) });
 }
@@ -123,7 +123,7 @@ describe('POST /start-timer with a valid duration', () => {
 });
 
 describe('POST /start-timer without a duration', () => {
-  const cases: [string, string | Uint8Array | undefined][] = [
+  const cases: [string, BodyInit | undefined][] = [
     ['an empty object', '{}'],
     ['an object without the duration key', '{"durations": 10}'],
     ['an empty body', ''],
@@ -289,7 +289,7 @@ describe('a bad request changes nothing', () => {
 
 describe('POST /start-timer is lenient about the content type, like the seed clients expect', () => {
   const encoder = new TextEncoder();
-  const cases: [string, string | undefined, string | Uint8Array][] = [
+  const cases: [string, string | undefined, BodyInit][] = [
     ['text/plain', 'text/plain', '{"duration": 60}'],
     ['application/x-www-form-urlencoded (curl -d)', 'application/x-www-form-urlencoded', '{"duration": 60}'],
     ['application/json; charset=utf-8', 'application/json; charset=utf-8', '{"duration": 60}'],

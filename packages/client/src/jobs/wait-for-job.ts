@@ -3,13 +3,13 @@
  * answers rather than configured: long-poll if it applies `Prefer: wait`,
  * else its event stream, else its ETA hints, else the bounded schedule.
  */
-import { AbortError, BadResponseError, InvalidOptionError, TimeoutError } from '../errors/errors.js';
+import { AbortError, AttemptsExhaustedError, BadResponseError, InvalidOptionError, TimeoutError } from '../errors/errors.js';
 import type { HttpAnswer, Transport } from '../http/transport.js';
 import { parseRetryAfter } from '../retry/retry-policy.js';
 import { Deadline } from '../wait/deadline.js';
 import { poll } from '../wait/poll.js';
 import type { ScheduleOptions } from '../wait/schedule.js';
-import { sleep } from '../wait/sleep.js';
+import { sleep, throwIfAborted } from '../wait/sleep.js';
 import { isJob, isTerminal, type Job } from './job.js';
 import { StreamUnsupportedError, streamJob } from './job-stream.js';
 
@@ -132,13 +132,20 @@ class JobWaiter {
         // A held request that came back still pending is followed at once by the next one.
         hintMs: (look) => (look.heldSeconds > 0 ? 0 : look.hintMs),
       },
-    ).then((look) => look.job);
+    ).then(
+      (look) => look.job,
+      (error: unknown) => {
+        throw unwrapLastValue(error, (look: Look) => look.job);
+      },
+    );
   }
 
   /** Follows the event stream to the final state; at the deadline, one final look. */
   async bySse(): Promise<Job> {
-    const controller = new AbortController();
     const { signal } = this.options;
+    // An 'abort' listener never fires for a signal that is already aborted.
+    throwIfAborted(signal);
+    const controller = new AbortController();
     const onAbort = (): void => controller.abort(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
     const remaining = this.deadline.remaining();
@@ -178,6 +185,18 @@ class JobWaiter {
 }
 
 const DEADLINE = Symbol('deadline');
+
+/**
+ * `poll()` reports the last value it saw, which for a wait is an internal wrapper (a look at the
+ * job or at the timer status): hand callers the state itself in `lastValue`, as documented.
+ */
+export function unwrapLastValue<T>(error: unknown, unwrap: (value: T) => unknown): unknown {
+  if (error instanceof TimeoutError && error.lastValue !== undefined) {
+    return new TimeoutError(error.timeoutMs, unwrap(error.lastValue as T), error.cause);
+  }
+  if (error instanceof AttemptsExhaustedError) return new AttemptsExhaustedError(error.attempts, unwrap(error.lastValue as T));
+  return error;
+}
 
 /** Seconds named in `Preference-Applied: wait=N`, or 0 when the server did not hold the request. */
 export function appliedWait(headers: Headers): number {

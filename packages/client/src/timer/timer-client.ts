@@ -7,7 +7,7 @@
 import { createTransport, type ClientOptions } from '../client-options.js';
 import { BadResponseError, InvalidOptionError } from '../errors/errors.js';
 import type { Transport } from '../http/transport.js';
-import { appliedWait, LONG_POLL_SECONDS } from '../jobs/wait-for-job.js';
+import { appliedWait, LONG_POLL_SECONDS, unwrapLastValue } from '../jobs/wait-for-job.js';
 import { parseRetryAfter } from '../retry/retry-policy.js';
 import type { Deadline } from '../wait/deadline.js';
 import { poll } from '../wait/poll.js';
@@ -121,7 +121,9 @@ export class TimerClient {
         hintMs: (l) => (strategy === 'poll' ? undefined : l.heldSeconds > 0 ? 0 : l.hintMs),
         onPoll: onPoll && ((l, attempt) => onPoll(l.status, attempt)),
       },
-    );
+    ).catch((error: unknown) => {
+      throw unwrapLastValue(error, (l: StatusLook) => l.status);
+    });
     return final.status;
   }
 }

@@ -42,7 +42,7 @@ export const CreateJobBody = Type.Object(
 export type CreateJobBody = Static<typeof CreateJobBody>;
 
 /** `:id` of the job routes (shape checked in the service: a malformed id is simply not found). */
-export const JobParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+export const JobParams = Type.Object({ id: Type.String() });
 /** Type of {@link JobParams}. */
 export type JobParams = Static<typeof JobParams>;
 
@@ -86,3 +86,41 @@ export const ProblemSchema = Type.Object(
 export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' })),
 });
+
+/** One try at sending a delivery. */
+export const DeliveryAttemptSchema = Type.Object(
+  {
+    at: Type.String({ format: 'date-time' }),
+    durationMs: Type.Integer({ minimum: 0 }),
+    statusCode: Type.Optional(Type.Integer({ description: 'HTTP status (webhook) or SMTP reply code (email)' })),
+    error: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+/** A notification about a job's final state (webhook or email), with its attempts. */
+export const DeliverySchema = Type.Object(
+  {
+    id: Type.String({ description: 'stable across attempts; the webhook-id header', examples: ['msg_job_01JDQ3M8Z4X5Y6V7W8T9S0R1Q2_completed'] }),
+    kind: Type.Union([Type.Literal('webhook'), Type.Literal('email')]),
+    event: Type.Union([Type.Literal('job.completed'), Type.Literal('job.failed'), Type.Literal('job.canceled')]),
+    target: Type.String({ description: 'URL (webhook) or address (email)' }),
+    source: Type.Union([Type.Literal('job'), Type.Literal('tenant')], { description: "the job's callbackUrl/notifyEmail, or the key's default endpoint" }),
+    status: Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed'), Type.Literal('disabled')]),
+    attempts: Type.Array(DeliveryAttemptSchema),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+    nextAttemptAt: Type.Optional(Type.String({ format: 'date-time', description: 'while pending: when the next attempt is due at the latest' })),
+    note: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+/** Answer of `GET /v1/jobs/{id}/deliveries`. */
+export const DeliveryListSchema = Type.Object({ deliveries: Type.Array(DeliverySchema) }, { additionalProperties: false });
+
+/** Answer of `GET /v1/webhooks/secret`. */
+export const WebhookSecretSchema = Type.Object(
+  { secret: Type.String({ description: 'whsec_ followed by base64: verify webhook-signature with it (Standard Webhooks)' }) },
+  { additionalProperties: false },
+);
