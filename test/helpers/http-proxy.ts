@@ -33,7 +33,7 @@ export async function startProxy(target: string, decide: (req: IncomingMessage) 
       res.writeHead(action.status, action.headers ?? {});
       return void res.end(action.body ?? '');
     }
-    const headers = { ...req.headers, host: upstream.host, ...(action.headers ?? {}) };
+    const headers: Record<string, string | string[] | undefined> = { ...req.headers, host: upstream.host, ...(action.headers ?? {}) };
     for (const [k, v] of Object.entries(headers)) if (v === undefined) delete headers[k];
     const outgoing = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (incoming) => {
       res.writeHead(incoming.statusCode ?? 502, incoming.headers);

@@ -26,9 +26,14 @@ Exit codes: 0 completed/ok, 1 job failed or canceled, 2 usage, 3 timeout, 4 requ
 /** Runs one command line; resolves with the exit code. */
 export async function runCli(argv: string[], terminal: Terminal, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === undefined) {
+    // A missing command is a usage error: the help goes to stderr, like every other usage error.
+    terminal.err.write(`${HELP}\n`);
+    return EXIT.usage;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     line(terminal, HELP);
-    return name === undefined ? EXIT.usage : EXIT.ok;
+    return EXIT.ok;
   }
   if (name === '--version') {
     line(terminal, '0.1.0');

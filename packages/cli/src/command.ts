@@ -1,6 +1,6 @@
 /** What every `jobwait` command shares: global flags, the client, and error-to-exit-code mapping. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { JobwaitClient, isJobwaitError, type Job } from '@jobwait/client';
+import { JobwaitClient, isJobwaitError, type ClientOptions, type Job } from '@jobwait/client';
 import { EXIT, UsageError } from './exit-codes.js';
 import type { Terminal } from './output/terminal.js';
 
@@ -48,12 +48,23 @@ export function parseCommandArgs<O extends NonNullable<ParseArgsConfig['options'
   }
 }
 
+/**
+ * Transport retries of a single request (`status`, `ls`, `cancel`, `start`): a few quick tries,
+ * so a server that is down is reported in about a second. The client's default (10 retries,
+ * backoff up to 10 s) took ~27 s to report it; waits keep that default to ride out restarts.
+ */
+export const ONE_SHOT: Pick<ClientOptions, 'retry'> = Object.freeze({ retry: Object.freeze({ limit: 3, maxDelayMs: 1000 }) });
+
 /** The client for the `--url`/`--api-key` flags or their environment variables. */
-export function clientFor(values: { url?: string | boolean | undefined; 'api-key'?: string | boolean | undefined }, env: NodeJS.ProcessEnv): JobwaitClient {
+export function clientFor(
+  values: { url?: string | boolean | undefined; 'api-key'?: string | boolean | undefined },
+  env: NodeJS.ProcessEnv,
+  tuning: Pick<ClientOptions, 'retry' | 'requestTimeoutMs'> = {},
+): JobwaitClient {
   const baseUrl = (typeof values.url === 'string' ? values.url : undefined) ?? env.JOBWAIT_URL ?? DEFAULT_URL;
   const apiKey = (typeof values['api-key'] === 'string' ? values['api-key'] : undefined) ?? env.JOBWAIT_API_KEY;
   try {
-    return new JobwaitClient({ baseUrl, apiKey: apiKey || undefined });
+    return new JobwaitClient({ ...tuning, baseUrl, apiKey: apiKey || undefined });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }

@@ -1,5 +1,5 @@
 /** `jobwait cancel <id>`: cancels a pending job. */
-import { type Command, GLOBAL_HELP, clientFor, parseCommandArgs } from '../command.js';
+import { type Command, GLOBAL_HELP, ONE_SHOT, clientFor, parseCommandArgs } from '../command.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { jobLine } from '../output/job-format.js';
 import { json, line } from '../output/terminal.js';
@@ -19,7 +19,7 @@ export const cancelCommand: Command = {
     const { values, positionals } = parseCommandArgs(argv, {});
     if (values.help) return line(terminal, USAGE), EXIT.ok;
     if (positionals.length !== 1) throw new UsageError('cancel takes exactly one argument: the job id');
-    const job = await clientFor(values, env).cancelJob(positionals[0]!, { signal });
+    const job = await clientFor(values, env, ONE_SHOT).cancelJob(positionals[0]!, { signal });
     if (values.json) json(terminal, job);
     else line(terminal, jobLine(job));
     return EXIT.ok;

@@ -1,6 +1,5 @@
 /** `jobwait demo`: the seed's manual test — start a timer, wait for it, print what happened. */
 import { TimerClient } from '@jobwait/client';
-import { buildServer } from '@jobwait/server';
 import { type Command, GLOBAL_HELP, parseCommandArgs, seconds } from '../command.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { json, line } from '../output/terminal.js';
@@ -23,7 +22,8 @@ export const demoCommand: Command = {
     if (positionals.length > 1) throw new UsageError('demo takes at most one argument: the duration in seconds');
     const duration = seconds('duration', positionals[0]) ?? 3;
     let baseUrl = values.url ?? env.JOBWAIT_URL;
-    const own = baseUrl ? undefined : await buildServer({ store: 'memory', logger: false });
+    // Loaded here, not at the top: every other command starts faster without Fastify and SQLite.
+    const own = baseUrl ? undefined : await (await import('@jobwait/server')).buildServer({ store: 'memory', logger: false });
     try {
       if (own) baseUrl = await own.listen({ port: 0, host: '127.0.0.1' });
       const timer = new TimerClient({ baseUrl: baseUrl!, apiKey: values['api-key'] ?? env.JOBWAIT_API_KEY });

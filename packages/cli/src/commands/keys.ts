@@ -2,7 +2,7 @@
  * `jobwait keys create|list|revoke`: manages API keys in the server's data
  * folder. Run it on the server's machine; a running server sees a change within a second.
  */
-import { generateApiKey, SqliteKeyStore, type ApiKeyRecord } from '@jobwait/server';
+import type { ApiKeyRecord } from '@jobwait/server';
 import { type Command, parseCommandArgs } from '../command.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { json, line } from '../output/terminal.js';
@@ -35,6 +35,8 @@ export const keysCommand: Command = {
     if (values.help) return line(terminal, USAGE), EXIT.ok;
     const [action, ...rest] = positionals;
     const dataDir = values['data-dir'] ?? env.JOBWAIT_DATA_DIR ?? './data';
+    // Loaded here, not at the top: every other command starts faster without SQLite.
+    const { generateApiKey, SqliteKeyStore } = await import('@jobwait/server');
     if (action === 'create') {
       if (rest.length > 0) throw new UsageError('keys create takes no arguments; name the key with --name');
       if (!values.name || values.name.length > 100) throw new UsageError('keys create needs --name <name> (at most 100 characters)');

@@ -1,6 +1,6 @@
 /** `jobwait ls`: this key's jobs, newest first. */
 import type { JobStatus } from '@jobwait/client';
-import { type Command, GLOBAL_HELP, clientFor, parseCommandArgs } from '../command.js';
+import { type Command, GLOBAL_HELP, ONE_SHOT, clientFor, parseCommandArgs } from '../command.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { jobTable } from '../output/job-format.js';
 import { json, line } from '../output/terminal.js';
@@ -25,7 +25,7 @@ export const listCommand: Command = {
     if (values.status !== undefined && !STATUSES.includes(values.status)) throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
     const limit = values.limit === undefined ? undefined : Number(values.limit);
     if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 100)) throw new UsageError('--limit must be a whole number from 1 to 100');
-    const page = await clientFor(values, env).listJobs({ status: values.status as JobStatus | undefined, limit, cursor: values.cursor, signal });
+    const page = await clientFor(values, env, ONE_SHOT).listJobs({ status: values.status as JobStatus | undefined, limit, cursor: values.cursor, signal });
     if (values.json) json(terminal, page);
     else {
       line(terminal, jobTable(page.jobs));

@@ -1,7 +1,6 @@
 /** `jobwait start <seconds>`: starts a job, and with `--wait` follows it to the end. */
-import { type Command, GLOBAL_HELP, clientFor, parseCommandArgs, seconds } from '../command.js';
+import { type Command, GLOBAL_HELP, ONE_SHOT, clientFor, parseCommandArgs, seconds } from '../command.js';
 import { EXIT, UsageError } from '../exit-codes.js';
-import { jobLine } from '../output/job-format.js';
 import { json, line } from '../output/terminal.js';
 import { follow } from './wait-for.js';
 import { parseStrategy } from './wait.js';
@@ -46,14 +45,13 @@ export const startCommand: Command = {
     }
     const timeoutMs = seconds('--timeout', values.timeout);
     const strategy = parseStrategy(values.strategy);
-    const client = clientFor(values, env);
-    const job = await client.createJob({ duration, ...(outcome ? { outcome } : {}), ...(metadata ? { metadata } : {}) }, { signal });
+    const job = await clientFor(values, env, ONE_SHOT).createJob({ duration, ...(outcome ? { outcome } : {}), ...(metadata ? { metadata } : {}) }, { signal });
     if (!values.wait) {
       if (values.json) json(terminal, job);
       else line(terminal, job.id);
       return EXIT.ok;
     }
     if (!values.json) terminal.err.write(`started ${job.id} (${duration}s)\n`);
-    return follow(client, job.id, terminal, { asJson: values.json ?? false, timeoutMs: timeoutMs && timeoutMs * 1000, strategy, signal });
+    return follow(clientFor(values, env), job.id, terminal, { asJson: values.json ?? false, timeoutMs: timeoutMs && timeoutMs * 1000, strategy, signal, initial: job });
   },
 };

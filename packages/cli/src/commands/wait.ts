@@ -3,7 +3,7 @@ import type { WaitStrategy } from '@jobwait/client';
 import { type Command, GLOBAL_HELP, clientFor, parseCommandArgs, seconds } from '../command.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { line } from '../output/terminal.js';
-import { follow } from './wait-for.js';
+import { follow, peekJob } from './wait-for.js';
 
 const USAGE = `Usage: jobwait wait <id> [--timeout <s>] [--strategy auto|long-poll|sse|poll]
 
@@ -13,6 +13,9 @@ A progress bar is drawn on a terminal; plain lines otherwise.
   --strategy <s>     how to wait (default auto: the best the server offers)
 
 ${GLOBAL_HELP}`;
+
+/** Longest the first look before a wait may take; the wait itself is bounded by --timeout. */
+const PEEK_TIMEOUT_MS = 2000;
 
 const STRATEGIES = ['auto', 'long-poll', 'sse', 'poll'] as const;
 
@@ -33,11 +36,15 @@ export const waitCommand: Command = {
     if (values.help) return line(terminal, USAGE), EXIT.ok;
     if (positionals.length !== 1) throw new UsageError('wait takes exactly one argument: the job id');
     const timeoutMs = seconds('--timeout', values.timeout);
+    const strategy = parseStrategy(values.strategy);
+    const id = positionals[0]!;
     const client = clientFor(values, env);
-    return follow(client, positionals[0]!, terminal, {
+    const peek = clientFor(values, env, { retry: false, requestTimeoutMs: Math.min(PEEK_TIMEOUT_MS, timeoutMs ? timeoutMs * 1000 : Infinity) });
+    return follow(client, id, terminal, {
       asJson: values.json ?? false,
+      initial: values.json ? undefined : await peekJob(peek, id, signal),
       timeoutMs: timeoutMs && timeoutMs * 1000,
-      strategy: parseStrategy(values.strategy),
+      strategy,
       signal,
     });
   },

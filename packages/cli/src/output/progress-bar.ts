@@ -51,6 +51,6 @@ export class ProgressBar {
 
   private draw(): void {
     if (!this.job) return;
-    this.terminal.err.write(`\r\x1b[2K${renderBar(this.job, Date.now(), this.terminal.err.columns ?? 80)}`);
+    this.terminal.err.write(`\r\x1b[2K${renderBar(this.job, Date.now(), this.terminal.err.columns || 80)}`);
   }
 }

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { Job } from '@jobwait/client';
+import { clockSkew, compareNewestFirst, describeState, formatDuration, isNewer, matchesFilter, parseDuration, progressAt, remainingAt } from './job-format.js';
+
+const T0 = Date.parse('2026-01-01T12:00:00.000Z');
+
+function job(overrides: Partial<Job> = {}): Job {
+  return {
+    id: 'job_01JDQ3M8Z4X5Y6V7W8T9S0R1Q2',
+    status: 'pending',
+    progress: 0,
+    etaMs: 10_000,
+    createdAt: new Date(T0).toISOString(),
+    dueAt: new Date(T0 + 10_000).toISOString(),
+    updatedAt: new Date(T0).toISOString(),
+    duration: 10,
+    version: 1,
+    ...overrides,
+  };
+}
+
+describe('progress between events', () => {
+  test('moves a pending job on from createdAt to dueAt', () => {
+    assert.equal(progressAt(job(), T0, 0), 0);
+    assert.equal(progressAt(job(), T0 + 2500, 0), 0.25);
+    assert.equal(progressAt(job(), T0 + 10_000, 0), 1);
+    assert.equal(progressAt(job(), T0 + 60_000, 0), 1);
+    assert.equal(progressAt(job(), T0 - 5000, 0), 0);
+  });
+
+  test('counts on the server clock: a browser 3 s behind adds the skew', () => {
+    assert.equal(progressAt(job(), T0 - 3000 + 5000, 3000), 0.5);
+    assert.equal(remainingAt(job(), T0 - 3000 + 5000, 3000), 5000);
+  });
+
+  test('shows the server value once final', () => {
+    assert.equal(progressAt(job({ status: 'canceled', progress: 0.4 }), T0 + 9000, 0), 0.4);
+    assert.equal(progressAt(job({ status: 'completed', progress: 1 }), T0, 0), 1);
+    assert.equal(remainingAt(job({ status: 'completed' }), T0, 0), 0);
+  });
+
+  test('measures the skew from a fresh pending snapshot only', () => {
+    // Sent when the server clock read T0 + 4 s (6 s left); received at local T0 + 1 s: the server is 3 s ahead.
+    assert.equal(clockSkew(job({ etaMs: 6000 }), T0 + 1000), 3000);
+    assert.equal(clockSkew(job({ status: 'completed', etaMs: 0 }), T0), undefined);
+    assert.equal(clockSkew(job({ etaMs: 0 }), T0), undefined);
+  });
+});
+
+describe('merging snapshots', () => {
+  test('keeps the higher version whatever the order of arrival', () => {
+    const pending = job({ version: 1 });
+    const done = job({ version: 2, status: 'completed' });
+    assert.equal(isNewer(pending, undefined), true);
+    assert.equal(isNewer(done, pending), true);
+    assert.equal(isNewer(pending, done), false);
+    assert.equal(isNewer(job({ version: 1, etaMs: 4000 }), pending), true);
+  });
+
+  test('sorts newest first, by creation time then id', () => {
+    const older = job({ id: 'job_A', createdAt: new Date(T0).toISOString() });
+    const newer = job({ id: 'job_B', createdAt: new Date(T0 + 1).toISOString() });
+    const sameTime = job({ id: 'job_C', createdAt: new Date(T0 + 1).toISOString() });
+    assert.deepEqual([older, newer, sameTime].sort(compareNewestFirst).map((j) => j.id), ['job_C', 'job_B', 'job_A']);
+  });
+
+  test('filters by status, empty meaning all', () => {
+    assert.equal(matchesFilter(job(), ''), true);
+    assert.equal(matchesFilter(job(), 'pending'), true);
+    assert.equal(matchesFilter(job(), 'completed'), false);
+  });
+});
+
+describe('words', () => {
+  test('formats durations for people', () => {
+    assert.equal(formatDuration(0), '0 s');
+    assert.equal(formatDuration(400), '0.4 s');
+    assert.equal(formatDuration(2000), '2 s');
+    assert.equal(formatDuration(9_960), '10 s');
+    assert.equal(formatDuration(12_400), '12 s');
+    assert.equal(formatDuration(60_000), '1 min');
+    assert.equal(formatDuration(125_000), '2 min 5 s');
+    assert.equal(formatDuration(3_600_000), '1 h');
+    assert.equal(formatDuration(5_400_000), '1 h 30 min');
+  });
+
+  test('describes each state', () => {
+    const time = (iso: string): string => iso.slice(11, 19);
+    assert.equal(describeState(job(), 3200, time), '3.2 s left');
+    assert.equal(describeState(job(), 0, time), 'Finishing…');
+    assert.equal(describeState(job({ status: 'completed', updatedAt: '2026-01-01T12:00:10.000Z' }), 0, time), 'Completed at 12:00:10');
+    assert.equal(describeState(job({ status: 'error', error: { code: 'x', message: 'boom' } }), 0, time), 'Failed at 12:00:00: boom');
+    assert.equal(describeState(job({ status: 'canceled' }), 0, time), 'Canceled at 12:00:00');
+  });
+
+  test('reads the duration field, refusing what the server would refuse', () => {
+    assert.deepEqual(parseDuration(' 2.5 '), { seconds: 2.5 });
+    for (const text of ['', '0', '-1', 'abc', 'Infinity', 'NaN']) assert.ok('error' in parseDuration(text), text);
+  });
+});

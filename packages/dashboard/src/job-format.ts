@@ -1,0 +1,116 @@
+/**
+ * Pure functions behind the job list: local progress between server events,
+ * which of two snapshots is newer, and the words shown for a job.
+ */
+import type { Job, JobStatus } from '@jobwait/client';
+
+/** Status filter of the list; `''` shows every job. */
+export type StatusFilter = JobStatus | '';
+
+/** Words shown in a job's badge. */
+export const STATUS_LABELS: Readonly<Record<JobStatus, string>> = Object.freeze({
+  pending: 'Pending',
+  completed: 'Completed',
+  error: 'Error',
+  canceled: 'Canceled',
+});
+
+/**
+ * Server clock minus this browser's clock, in milliseconds, as seen in a fresh snapshot of a
+ * pending job (`etaMs` is counted from the moment the server sent it); undefined when the snapshot cannot tell.
+ */
+export function clockSkew(job: Job, receivedAt: number): number | undefined {
+  const dueAt = Date.parse(job.dueAt);
+  if (job.status !== 'pending' || !Number.isFinite(dueAt) || !(job.etaMs > 0)) return undefined;
+  return dueAt - job.etaMs - receivedAt;
+}
+
+/** Fraction done at local time `now`: moves on between events for pending jobs, the server's value otherwise. */
+export function progressAt(job: Job, now: number, skewMs: number): number {
+  if (job.status !== 'pending') return clamp01(job.progress);
+  const start = Date.parse(job.createdAt);
+  const end = Date.parse(job.dueAt);
+  if (!Number.isFinite(start) || !Number.isFinite(end)) return clamp01(job.progress);
+  if (end <= start) return 1;
+  return clamp01((now + skewMs - start) / (end - start));
+}
+
+/** Milliseconds left at local time `now`, 0 once due. */
+export function remainingAt(job: Job, now: number, skewMs: number): number {
+  const end = Date.parse(job.dueAt);
+  if (job.status !== 'pending' || !Number.isFinite(end)) return 0;
+  return Math.max(0, end - (now + skewMs));
+}
+
+/**
+ * True when `next` should replace `current`: a newer version, or the same version seen later
+ * (a pending snapshot with a fresher ETA). Events and list pages may arrive in any order.
+ */
+export function isNewer(next: Job, current: Job | undefined): boolean {
+  return current === undefined || next.version >= current.version;
+}
+
+/** Newest first; ids are `job_` + a ULID, which sorts by creation time. */
+export function compareNewestFirst(a: Job, b: Job): number {
+  const byTime = Date.parse(b.createdAt) - Date.parse(a.createdAt);
+  if (byTime !== 0 && Number.isFinite(byTime)) return byTime;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+/** A length of time for people: `0.4 s`, `12 s`, `2 min 5 s`, `1 h 30 min`. */
+export function formatDuration(ms: number): string {
+  if (!(ms > 0)) return '0 s';
+  if (ms < 10_000) return `${trimZero((ms / 1000).toFixed(1))} s`;
+  const totalSeconds = Math.round(ms / 1000);
+  if (totalSeconds < 60) return `${totalSeconds} s`;
+  const totalMinutes = Math.floor(totalSeconds / 60);
+  if (totalMinutes < 60) {
+    const s = totalSeconds % 60;
+    return s === 0 ? `${totalMinutes} min` : `${totalMinutes} min ${s} s`;
+  }
+  const hours = Math.floor(totalMinutes / 60);
+  const m = totalMinutes % 60;
+  return m === 0 ? `${hours} h` : `${hours} h ${m} min`;
+}
+
+/** The line under a job's progress bar. */
+export function describeState(job: Job, remainingMs: number, formatTime: (iso: string) => string): string {
+  switch (job.status) {
+    case 'pending':
+      return remainingMs > 0 ? `${formatDuration(remainingMs)} left` : 'Finishing…';
+    case 'completed':
+      return `Completed at ${formatTime(job.updatedAt)}`;
+    case 'error':
+      return `Failed at ${formatTime(job.updatedAt)}${job.error?.message ? `: ${job.error.message}` : ''}`;
+    case 'canceled':
+      return `Canceled at ${formatTime(job.updatedAt)}`;
+    default:
+      return '';
+  }
+}
+
+/** True when `job` shows under `filter`. */
+export function matchesFilter(job: Job, filter: StatusFilter): boolean {
+  return filter === '' || job.status === filter;
+}
+
+/**
+ * Seconds from the start form, or a message saying what is wrong. The upper bound is the
+ * server's to check (it is configurable there), and its answer is shown as is.
+ * @example parseDuration('2.5') // {seconds: 2.5}
+ */
+export function parseDuration(text: string): { seconds: number } | { error: string } {
+  const trimmed = text.trim();
+  if (trimmed === '') return { error: 'Enter a duration in seconds.' };
+  const seconds = Number(trimmed);
+  if (!Number.isFinite(seconds) || seconds <= 0) return { error: 'The duration must be a number of seconds greater than 0.' };
+  return { seconds };
+}
+
+function clamp01(value: number): number {
+  return Number.isFinite(value) ? Math.min(1, Math.max(0, value)) : 0;
+}
+
+function trimZero(text: string): string {
+  return text.endsWith('.0') ? text.slice(0, -2) : text;
+}
