@@ -1,13 +1,15 @@
 #!/usr/bin/env node
-/** `jobwait-server`: runs the server from flags and environment (see --help). */
+/** `jobwait-server`: runs the server from flags, environment and config file (see --help). */
 import { ConfigError } from './config/server-options.js';
-import { parseServerConfig, SERVER_HELP } from './config/server-config.js';
+import { effectiveConfig, parseServerConfig, SERVER_HELP } from './config/server-config.js';
 import { startServer } from './start-server.js';
 
 try {
   const config = parseServerConfig(process.argv.slice(2));
   if (config === 'help') {
     process.stdout.write(SERVER_HELP);
+  } else if (config.printConfig) {
+    process.stdout.write(`${JSON.stringify(effectiveConfig(config), null, 2)}\n`);
   } else {
     await startServer(config);
   }

@@ -2,13 +2,12 @@
  * `buildServer(options)`: the whole jobwait HTTP server as a Fastify
  * instance, not yet listening (tests use `inject()` or `listen({port: 0})`).
  */
-import { randomUUID } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import { Ajv } from 'ajv';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { normalizeServerOptions, type ServerOptions } from './config/server-options.js';
-import { registerProblemHandlers } from './errors/problem-handler.js';
+import { normalizeServerOptions, type NormalizedServerOptions, type ServerOptions } from './config/server-options.js';
+import { clientErrorHandler, frameworkErrorHandler, registerProblemHandlers } from './errors/problem-handler.js';
 import { registerAccessControl } from './auth/access-control.js';
 import { bootstrapKeys } from './auth/bootstrap-keys.js';
 import type { KeyStore } from './auth/key-store.js';
@@ -16,16 +15,28 @@ import { MemoryKeyStore } from './auth/memory-key-store.js';
 import { SqliteKeyStore } from './auth/sqlite-key-store.js';
 import { MemoryRateLimiter } from './ratelimit/memory-rate-limiter.js';
 import type { RateLimiter } from './ratelimit/rate-limiter.js';
+import { openRedisCluster } from './cluster/redis-cluster.js';
 import { LocalFeed } from './feed/local-feed.js';
+import { requestIdOf } from './http/request-id.js';
 import { SseHub } from './http/sse-hub.js';
 import { JobService } from './jobs/job-service.js';
+import { Notifications } from './notify/notifications.js';
+import { jobwaitLoggerOptions } from './logging/log-options.js';
+import { lazyChildLoggerFactory } from './logging/lazy-child-logger.js';
+import { countErrors } from './metrics/count-errors.js';
+import { registerHttpMetrics } from './metrics/http-metrics.js';
+import { ServerMetrics } from './metrics/metrics.js';
+import { metricsRoutes } from './routes/metrics-routes.js';
+import { dashboardRoutes } from './routes/dashboard-routes.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { jobRoutes } from './routes/job-routes.js';
+import { notifyRoutes } from './routes/notify-routes.js';
 import { opsRoutes } from './routes/ops-routes.js';
 import { JobSchema } from './routes/schemas.js';
 import { timerRoutes } from './routes/timer-routes.js';
 import type { JobStore } from './store/job-store.js';
 import { MemoryStore } from './store/memory-store.js';
+import { redactRedisUrl } from './store/redis-connection.js';
 import { SqliteStore } from './store/sqlite-store.js';
 
 /** Reconnect delay suggested to event-stream clients. */
@@ -35,6 +46,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The job service behind the routes. */
     jobs: JobService;
+    /** This server's Prometheus metrics (`GET /metrics`). */
+    metrics: ServerMetrics;
   }
 }
 
@@ -44,32 +57,61 @@ export async function buildServer(options: ServerOptions = {}): Promise<FastifyI
   const app = Fastify({
     ...loggerOption(opts.logger),
     bodyLimit: opts.bodyLimit,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    trustProxy: opts.trustProxy.length > 0 ? [...opts.trustProxy] : false,
+    // The id comes from X-Request-Id when it is sensible (see http/request-id.ts), else it is new.
+    requestIdHeader: false,
+    genReqId: (request) => requestIdOf(request.headers['x-request-id']),
     return503OnClosing: true,
     // Long-polls and streams would otherwise hold `close()` until they end on their own.
     forceCloseConnections: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // Each request's pino child is made on its first line: pino's redaction of the bindings cost ~5% per request (bench/server).
+    ...(opts.logger === false ? {} : { childLoggerFactory: lazyChildLoggerFactory }),
+    // Undecodable URLs and bytes Node's parser refuses get problem+json too, not Fastify's own JSON.
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   });
   // Shared schemas first: a later addSchema() in a plugin would swap in Fastify's default validator.
   app.addSchema(JobSchema);
   app.setValidatorCompiler(validatorCompiler());
+  const metrics = new ServerMetrics();
 
-  const store: JobStore = typeof opts.store === 'object' ? opts.store : opts.store === 'memory' ? new MemoryStore() : new SqliteStore({ dataDir: opts.dataDir });
-  const feed = opts.feed ?? new LocalFeed();
-  const service = new JobService(store, feed, app.log, { errorRate: opts.errorRate, seed: opts.seed }, opts.now);
+  const redis = opts.store === 'redis' ? openRedisCluster({ url: opts.redisUrl, prefix: opts.redisPrefix, retentionSeconds: opts.retentionSeconds, withFeed: !opts.feed, log: app.log }) : undefined;
+  const store: JobStore =
+    typeof opts.store === 'object' ? opts.store : redis ? redis.store : opts.store === 'memory' ? new MemoryStore() : new SqliteStore({ dataDir: opts.dataDir });
+  const feed = opts.feed ?? redis?.feed ?? new LocalFeed();
+  // Every failed store or feed call, from any path, counts once in jobwait_store_errors_total.
+  const observedStore = countErrors(store, 'store', metrics);
+  const observedFeed = countErrors(feed, 'feed', metrics);
+  redis?.store.redis.on('error', () => metrics.storeErrors.inc({ component: 'redis', operation: 'connection' }));
+  const service = new JobService(observedStore, observedFeed, app.log, { errorRate: opts.errorRate, seed: opts.seed }, opts.now);
+  redis?.attach(app, service);
   const hub = new SseHub(opts.heartbeatMs);
+  // Webhooks and email: enqueued when a job becomes final (once per job across a cluster), sent in the background.
+  const notify = new Notifications({
+    ...opts,
+    jobStore: store,
+    log: app.log,
+    onDeliveryAttempt: (kind, status) => metrics.deliveries.inc({ kind, result: status === 'pending' ? 'retrying' : status }),
+  });
+  service.onJobFinal(notify.jobFinal);
   const keys: KeyStore = opts.keyStore ?? (opts.store === 'sqlite' ? new SqliteKeyStore(opts.dataDir) : new MemoryKeyStore());
   const limiter: RateLimiter = opts.rateLimiter ?? new MemoryRateLimiter(opts.now);
   await bootstrapKeys(keys, opts.apiKeys, opts.now());
   let draining = false;
   app.decorate('jobs', service);
+  app.decorate('notify', notify);
+  app.decorate('metrics', metrics);
+  service.onJobCreated(() => metrics.jobsCreated.inc());
+  service.onJobFinal(async (job) => void metrics.jobsFinished.inc({ outcome: job.state }));
+  metrics.countWaiters({ longPoll: () => service.heldWaits(), sse: () => hub.size });
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  registerHttpMetrics(app, metrics);
   registerProblemHandlers(app);
-  const access = registerAccessControl(app, { keys, limiter, defaultPolicy: opts.rateLimit === false ? undefined : opts.rateLimit, now: opts.now });
+  const access = registerAccessControl(app, { keys, limiter, defaultPolicy: opts.rateLimit === false ? undefined : opts.rateLimit, now: opts.now, onRateLimited: (scope) => metrics.rateLimited.inc({ scope }) });
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',
@@ -81,13 +123,17 @@ export async function buildServer(options: ServerOptions = {}): Promise<FastifyI
 
   const limits = { service, maxDurationSeconds: opts.maxDurationSeconds, maxWaitSeconds: opts.maxWaitSeconds };
   await app.register(timerRoutes, limits);
-  await app.register(jobRoutes, limits);
-  await app.register(eventRoutes, { service, hub, retryMs: SSE_RETRY_MS });
-  await app.register(opsRoutes, { store, isDraining: () => draining });
+  await app.register(jobRoutes, { ...limits, refuseCallbackUrl: (url: string) => notify.refuseCallbackUrl(url), waits: metrics });
+  await app.register(eventRoutes, { service, hub, retryMs: SSE_RETRY_MS, waits: metrics });
+  await app.register(notifyRoutes, { service, deliveries: notify.deliveries, secrets: notify.secrets });
+  await app.register(opsRoutes, { store: observedStore, feed: observedFeed, isDraining: () => draining });
+  await app.register(metricsRoutes, { metrics, token: opts.metricsToken });
+  await app.register(dashboardRoutes);
 
   app.addHook('onReady', async () => {
+    await notify.start();
     await service.start();
-    if (typeof opts.store === 'string') app.log.info({ store: opts.store, ...(opts.store === 'sqlite' ? { dataDir: opts.dataDir } : {}) }, 'store opened');
+    if (typeof opts.store === 'string') app.log.info({ store: opts.store, ...storeDetails(opts) }, 'store opened');
     if (await access.isOpen()) app.log.warn('no API keys configured: running open, all requests act as one tenant (create one with `jobwait keys create`)');
     else app.log.info('API keys required (Authorization: Bearer <key>)');
     app.log.info(opts.rateLimit === false ? 'rate limits off' : { rateLimit: opts.rateLimit }, 'rate limits per key (per IP when open)');
@@ -97,8 +143,11 @@ export async function buildServer(options: ServerOptions = {}): Promise<FastifyI
     draining = true;
     await service.close();
     hub.closeAll(SSE_RETRY_MS);
+    // Webhooks in flight get a moment to finish; pending ones stay stored for the next start.
+    await notify.stop();
   });
   app.addHook('onClose', async () => {
+    await notify.close();
     await feed.close();
     await store.close();
     await keys.close();
@@ -107,11 +156,18 @@ export async function buildServer(options: ServerOptions = {}): Promise<FastifyI
   return app;
 }
 
+function storeDetails(opts: NormalizedServerOptions): Record<string, unknown> {
+  if (opts.store === 'sqlite') return { dataDir: opts.dataDir };
+  if (opts.store === 'redis') return { redisUrl: redactRedisUrl(opts.redisUrl), redisPrefix: opts.redisPrefix, retentionSeconds: opts.retentionSeconds };
+  return {};
+}
+
 function loggerOption(logger: ServerOptions['logger']): Pick<FastifyServerOptions, 'logger' | 'loggerInstance'> {
-  if (logger === undefined || logger === true) return { logger: { level: 'info' } };
+  if (logger === undefined || logger === true) return { logger: jobwaitLoggerOptions('info') };
   if (logger === false) return { logger: false };
   if (typeof (logger as FastifyBaseLogger).child === 'function') return { loggerInstance: logger as FastifyBaseLogger };
-  return { logger: logger as { level?: string } };
+  const { level, stream } = logger as { level?: string; stream?: { write(line: string): unknown } };
+  return { logger: { ...jobwaitLoggerOptions(level ?? 'info'), ...(stream ? { stream } : {}) } };
 }
 
 /** Bodies are validated strictly (no "10" for 10); query strings, params and headers are text, so they are coerced. */

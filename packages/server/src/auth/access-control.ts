@@ -38,6 +38,8 @@ export interface AccessControlOptions {
   /** Limit of keys without their own, and of each IP when open; undefined turns limits off. */
   defaultPolicy: RateLimitPolicy | undefined;
   now: () => number;
+  /** Told of every request refused with 429 (for `jobwait_rate_limited_total`): per key, or per IP when open. */
+  onRateLimited?: ((scope: 'key' | 'ip') => void) | undefined;
 }
 
 /** Installs the hook. Call before registering routes. */
@@ -69,6 +71,7 @@ export function registerAccessControl(app: FastifyInstance, options: AccessContr
     const headers = rateLimitHeaders(decision);
     reply.header('ratelimit-policy', headers['ratelimit-policy']).header('ratelimit', headers.ratelimit);
     if (!decision.allowed) {
+      options.onRateLimited?.(key ? 'key' : 'ip');
       reply.header('retry-after', String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000))));
       return deny(request, reply, 429, 'JOBWAIT_ERR_RATE_LIMITED', `rate limit of ${policy.perSecond}/s (burst ${policy.burst}) reached; retry after the Retry-After delay`);
     }

@@ -29,5 +29,10 @@ export interface ChangeFeed {
   subscribeTenant(tenant: string, listener: ChangeListener): Promise<Unsubscribe>;
   /** Subscriptions currently held (for metrics and tests). */
   size(): number;
+  /**
+   * Rejects while the feed cannot deliver other instances' changes (e.g. its Redis subscription is
+   * down), for `/readyz`. Absent on feeds that are always up (the in-process one).
+   */
+  ping?(): Promise<void>;
   close(): Promise<void>;
 }

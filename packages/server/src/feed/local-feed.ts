@@ -13,8 +13,28 @@ export class LocalFeed implements ChangeFeed {
 
   /** Delivers synchronously; also used by feeds that receive changes from elsewhere (Redis). */
   deliver(change: JobChange): void {
+    this.deliverToJob(change);
+    this.deliverToTenant(change);
+  }
+
+  /** Delivers to the subscribers of the job only (a feed's resync re-reads jobs and tenants apart). */
+  deliverToJob(change: JobChange): void {
     for (const listener of [...(this.byJob.get(change.job.id) ?? [])]) listener(change);
+  }
+
+  /** Delivers to the subscribers of the tenant only. */
+  deliverToTenant(change: JobChange): void {
     for (const listener of [...(this.byTenant.get(change.tenant) ?? [])]) listener(change);
+  }
+
+  /** Ids of the jobs that have subscribers. */
+  jobIds(): string[] {
+    return [...this.byJob.keys()];
+  }
+
+  /** Tenants that have subscribers. */
+  tenants(): string[] {
+    return [...this.byTenant.keys()];
   }
 
   async subscribeJob(jobId: string, listener: ChangeListener): Promise<Unsubscribe> {

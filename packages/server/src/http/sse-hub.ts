@@ -106,6 +106,11 @@ export class SseHub {
     raw.socket?.setNoDelay(true);
     raw.write(`retry: ${retryMs}\n\n`);
     const stream = new SseStream(raw, this);
+    // HEAD: Node drops every write, so the headers would never leave and the request would hang; send them and end.
+    if (raw.req?.method === 'HEAD') {
+      stream.close();
+      return stream;
+    }
     this.streams.add(stream);
     if (!this.heartbeat) {
       this.heartbeat = setInterval(() => {

@@ -49,7 +49,13 @@ export class DueScheduler {
     clearTimeout(this.timer);
     this.armedAt = at;
     const delay = Math.min(MAX_TIMER_DELAY_MS, Math.max(0, at - this.now()));
-    this.timer = setTimeout(() => void this.tick(), delay);
+    this.timer = setTimeout(() => {
+      // Disarmed before the tick: a timer that fires while a tick runs only asks for a rerun, and a
+      // stale `armedAt` left behind would make every later jobScheduled() look "not earlier" — stuck.
+      this.timer = undefined;
+      this.armedAt = undefined;
+      void this.tick();
+    }, delay);
   }
 
   private async tick(): Promise<void> {
@@ -58,6 +64,7 @@ export class DueScheduler {
       return;
     }
     this.running = true;
+    clearTimeout(this.timer);
     this.timer = undefined;
     this.armedAt = undefined;
     try {

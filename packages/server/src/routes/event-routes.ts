@@ -6,8 +6,9 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { JobChange } from '../feed/change-feed.js';
 import type { SseHub, SseStream } from '../http/sse-hub.js';
-import { effectiveState, isFinal, jobView, type JobRecord } from '../jobs/job-record.js';
+import { effectiveState, isFinal, jobView, type JobRecord, type JobStatus } from '../jobs/job-record.js';
 import type { JobService } from '../jobs/job-service.js';
+import type { WaitObserver } from '../metrics/metrics.js';
 import { JobParams } from './schemas.js';
 import { tenantOf } from './tenant.js';
 
@@ -17,6 +18,8 @@ export interface EventRoutesOptions {
   hub: SseHub;
   /** Reconnect delay suggested to clients, in milliseconds. */
   retryMs: number;
+  /** Told of open streams and of how late they delivered a final state (metrics). */
+  waits?: WaitObserver | undefined;
 }
 
 /** Jobs replayed at most on a `/v1/events` resume. */
@@ -26,7 +29,11 @@ const streamResponse = { 200: { description: 'text/event-stream of `job` events'
 
 /** Registers the event-stream routes. */
 export async function eventRoutes(app: FastifyInstance, options: EventRoutesOptions): Promise<void> {
-  const { service, hub, retryMs } = options;
+  const { service, hub, retryMs, waits } = options;
+  /** Observes the wake delay of a final state a stream opened at `openedAt` just sent. */
+  const sentFinal = (status: JobStatus, updatedAt: number, openedAt: number, now: number): void => {
+    if (isFinal(status) && updatedAt >= openedAt) waits?.woke('sse', now - updatedAt);
+  };
 
   app.get<{ Params: JobParams }>(
     '/v1/jobs/:id/events',
@@ -34,6 +41,7 @@ export async function eventRoutes(app: FastifyInstance, options: EventRoutesOpti
     async (request, reply) => {
       const tenant = tenantOf(request);
       const { id } = request.params;
+      const openedAt = service.now();
       const lastSeen = parseEventId(request.headers['last-event-id']);
       // Subscribe first, read second: a change in between is buffered, not lost.
       const early: JobChange[] = [];
@@ -42,10 +50,11 @@ export async function eventRoutes(app: FastifyInstance, options: EventRoutesOpti
       const deliver = (job: JobRecord): void => {
         if (!stream || stream.isClosed) return;
         const now = service.now();
-        const { version, status } = effectiveState(job, now);
+        const { version, status, updatedAt } = effectiveState(job, now);
         if (version > sent) {
           sent = version;
           stream.send(job.id, { id: String(version), event: 'job', data: JSON.stringify(jobView(job, now)) });
+          sentFinal(status, updatedAt, openedAt, now);
         }
         if (isFinal(status)) stream.close();
       };
@@ -63,6 +72,7 @@ export async function eventRoutes(app: FastifyInstance, options: EventRoutesOpti
         unsubscribe();
         return reply.code(204).send();
       }
+      waits?.holding(request);
       reply.hijack();
       stream = hub.open(reply.raw, replyHeaders(reply), retryMs);
       stream.onClose(unsubscribe);
@@ -77,13 +87,16 @@ export async function eventRoutes(app: FastifyInstance, options: EventRoutesOpti
     { schema: { summary: "Every change of this key's jobs as server-sent events; resumes after Last-Event-ID", produces: ['text/event-stream'], response: streamResponse } },
     async (request, reply) => {
       const tenant = tenantOf(request);
+      const openedAt = service.now();
       const since = parseEventId(request.headers['last-event-id']);
       const early: JobChange[] = [];
       let stream: SseStream | undefined;
       const deliver = (job: JobRecord): void => {
         const now = service.now();
-        const { updatedAt } = effectiveState(job, now);
-        stream?.send(job.id, { id: String(updatedAt), event: 'job', data: JSON.stringify(jobView(job, now)) });
+        const { updatedAt, status } = effectiveState(job, now);
+        if (!stream || stream.isClosed) return;
+        stream.send(job.id, { id: String(updatedAt), event: 'job', data: JSON.stringify(jobView(job, now)) });
+        sentFinal(status, updatedAt, openedAt, now);
       };
       const unsubscribe = await service.feed.subscribeTenant(tenant, (change) => (stream ? deliver(change.job) : early.push(change)));
       let missed: JobRecord[] = [];
@@ -93,6 +106,7 @@ export async function eventRoutes(app: FastifyInstance, options: EventRoutesOpti
         unsubscribe();
         throw error;
       }
+      waits?.holding(request);
       reply.hijack();
       stream = hub.open(reply.raw, replyHeaders(reply), retryMs);
       stream.onClose(unsubscribe);

@@ -5,8 +5,10 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { BadRequestError } from '../errors/errors.js';
 import { requestedWait } from '../http/prefer.js';
-import { effectiveState, jobEtag, jobView, type JobRecord } from '../jobs/job-record.js';
+import { whileConnected } from '../http/while-connected.js';
+import { effectiveState, isFinal, jobEtag, jobView, type JobRecord } from '../jobs/job-record.js';
 import type { JobService, NewJob } from '../jobs/job-service.js';
+import type { WaitObserver } from '../metrics/metrics.js';
 import { CreateJobBody, GetJobQuery, IdempotencyHeaders, JobPageSchema, JobParams, ListJobsQuery, ProblemSchema } from './schemas.js';
 import { tenantOf } from './tenant.js';
 
@@ -15,10 +17,16 @@ export interface JobRoutesOptions {
   service: JobService;
   maxDurationSeconds: number;
   maxWaitSeconds: number;
+  /** Told of held long-polls and of how late they learnt of a final state (metrics). */
+  waits?: WaitObserver | undefined;
+  /** Why a `callbackUrl` may not be called (scheme, loopback/private targets after DNS), or `undefined` when it may. */
+  refuseCallbackUrl?: ((url: string) => Promise<string | undefined>) | undefined;
 }
 
 /** Largest `metadata`, serialized. */
 const MAX_METADATA_BYTES = 16 * 1024;
+/** Deepest `metadata` nesting: a body of 64 KiB can nest 30,000 levels, and JSON.stringify (size check, fingerprint, store) overflowed the stack on it: a 500. */
+const MAX_METADATA_DEPTH = 32;
 
 const problems = { 400: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 422: ProblemSchema };
 
@@ -51,8 +59,15 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
     async (request, reply) => {
       const body = request.body;
       if (body.duration > maxDurationSeconds) throw new BadRequestError(`duration must be at most ${maxDurationSeconds} seconds`);
+      if (body.metadata !== undefined && nestsDeeperThan(body.metadata, MAX_METADATA_DEPTH)) {
+        throw new BadRequestError(`metadata must nest at most ${MAX_METADATA_DEPTH} levels deep`);
+      }
       if (body.metadata !== undefined && Buffer.byteLength(JSON.stringify(body.metadata)) > MAX_METADATA_BYTES) {
         throw new BadRequestError(`metadata must serialize to at most ${MAX_METADATA_BYTES} bytes`);
+      }
+      if (body.callbackUrl !== undefined && options.refuseCallbackUrl) {
+        const reason = await options.refuseCallbackUrl(body.callbackUrl);
+        if (reason !== undefined) throw new BadRequestError(`callbackUrl ${reason}`);
       }
       const { job, replayed } = await service.create(tenantOf(request), body as NewJob, request.headers['idempotency-key']);
       reply.header('location', `/v1/jobs/${job.id}`);
@@ -81,10 +96,13 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
         job = await service.get(tenant, id);
       } else {
         const hold = Math.min(wait, maxWaitSeconds);
-        const controller = new AbortController();
-        request.raw.on('close', () => controller.abort());
-        job = (await service.waitForChange(tenant, id, hold * 1000, known, controller.signal)).job;
+        options.waits?.holding(request);
+        const heldSince = service.now();
+        job = (await whileConnected(request.raw, (signal) => service.waitForChange(tenant, id, hold * 1000, known, signal))).job;
         reply.header('preference-applied', `wait=${hold}`);
+        const state = effectiveState(job, service.now());
+        // Wake delay counts only waiters that were there before the job finished.
+        if (isFinal(state.status) && state.updatedAt >= heldSince) options.waits?.woke('long-poll', service.now() - state.updatedAt);
       }
       reply.header('vary', 'Prefer, If-None-Match');
       if (known !== undefined && effectiveState(job, service.now()).version === known) {
@@ -121,4 +139,16 @@ function knownVersion(header: string | undefined, id: string): number | undefine
     if (match && match[1] === id) return Number(match[2]);
   }
   return undefined;
+}
+
+/** True when `value` has objects or arrays nested more than `limit` levels deep; iterative, so no depth overflows it. */
+function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const pending: [unknown, number][] = [[value, 1]];
+  while (pending.length > 0) {
+    const [item, depth] = pending.pop()!;
+    if (item === null || typeof item !== 'object') continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(item)) pending.push([child, depth + 1]);
+  }
+  return false;
 }

@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { effectiveState } from '../jobs/job-record.js';
 import type { JobService } from '../jobs/job-service.js';
 import { requestedWait } from '../http/prefer.js';
+import { whileConnected } from '../http/while-connected.js';
 import { tenantOf } from './tenant.js';
 
 /** Options of {@link timerRoutes}. */
@@ -103,9 +104,8 @@ export async function timerRoutes(app: FastifyInstance, options: TimerRoutesOpti
       const hold = Math.min(wait, maxWaitSeconds);
       reply.header('preference-applied', `wait=${hold}`).header('vary', 'Prefer');
       if (effectiveState(job, service.now()).status === 'pending') {
-        const controller = new AbortController();
-        request.raw.on('close', () => controller.abort());
-        job = (await service.waitForChange(tenant, job.id, hold * 1000, undefined, controller.signal)).job;
+        const id = job.id;
+        job = (await whileConnected(request.raw, (signal) => service.waitForChange(tenant, id, hold * 1000, undefined, signal))).job;
       }
     }
     const now = service.now();

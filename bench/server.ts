@@ -1,0 +1,710 @@
+/**
+ * `npm run bench:server [-- --quick] [-- --no-docs] [-- --waiters N] [-- --only throughput,long-poll,sse] [-- --cpu-prof]
+ * [-- --server-root <dir>]`:
+ * server throughput, create rate and held waiters, side by side with a bare node:http handler (issue 8).
+ *
+ * Everything runs on 127.0.0.1, each server in its own process (the jobwait server from source,
+ * `bin.ts --rate-limit 0 --log-level warn`, SQLite store in a fresh temp dir; the baseline
+ * `bench/bare-server.ts`), so the load generator (autocannon, in this process) and the waiters
+ * (`bench/waiter-worker.ts` processes) never share the event loop of the server they measure.
+ *
+ * 1. Throughput, autocannon with 100 connections, a warm-up round then a measured round:
+ *    `GET /v1/jobs/{id}` and `GET /status` against the baseline answering a body of the same size
+ *    (rounds interleaved: baseline, jobwait, baseline, jobwait), then `POST /v1/jobs` creates/s.
+ * 2. Long-poll waiters: a fresh server; 20 jobs all due at the same moment; N waiters (20,000,
+ *    or fewer when RLIMIT_NOFILE cannot hold them) spread evenly over them. RSS per waiter =
+ *    (VmRSS held − VmRSS before) / N; lateness = when a waiter got the final state − dueAt
+ *    (client-side, same clock); event-loop delay = round-trip of `GET /healthz` every 50 ms
+ *    while they are held (plus `nodejs_eventloop_lag_p99_seconds` from `/metrics` when served).
+ * 3. The same with N event streams (`GET /v1/jobs/{id}/events`).
+ *
+ * Default run about 4 minutes, `--quick` under 1 minute (short rounds, 2,000 waiters).
+ * Exit code 0 when every target passes, 1 when one fails, 3 on the hard timeout.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { createServer } from 'node:net';
+import { cpus, loadavg, platform, release, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import autocannon, { type Result as CannonResult } from 'autocannon';
+import { formatProfile } from './cpu-profile.js';
+import type { WaitTarget, WorkerCommand, WorkerReport } from './waiter-worker.js';
+
+// ---------------------------------------------------------------- options
+
+const args = process.argv.slice(2);
+const QUICK = args.includes('--quick');
+const WRITE_DOCS = !args.includes('--no-docs');
+const CPU_PROF = args.includes('--cpu-prof');
+const argValue = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+/** Tree whose `packages/server/src/bin.ts` is the server under test (A/B runs against a copy); this repo by default. */
+const SERVER_ROOT = resolve(argValue('--server-root') ?? join(dirname(fileURLToPath(import.meta.url)), '..'));
+const PHASES = new Set((argValue('--only') ?? 'throughput,long-poll,sse').split(','));
+for (const p of PHASES) if (!['throughput', 'long-poll', 'sse'].includes(p)) throw new Error(`--only: unknown phase ${p}`);
+const WAITERS_ASKED = Number(argValue('--waiters') ?? (QUICK ? 2_000 : 20_000));
+if (!Number.isInteger(WAITERS_ASKED) || WAITERS_ASKED < 1) throw new Error('--waiters needs a positive integer');
+
+const CONNECTIONS = 100;
+/** Warm-up and measured round, seconds. */
+const WARM_S = QUICK ? 1 : 5;
+const MEASURE_S = QUICK ? 3 : 10;
+/** Jobs the waiters share; all due at the same moment. */
+const WAIT_JOBS = 20;
+/** From creating the jobs to their dueAt: time to open every waiter, then a hold to measure. */
+const LEAD_MS = QUICK ? 5_000 : 15_000;
+/** Waiters of the pilot that measures how fast this machine opens them (see waiterPhase). */
+const PILOT_WAITERS = QUICK ? 200 : 500;
+/** Hold measured at least, after the last waiter opened and before dueAt. */
+const MIN_HOLD_MS = QUICK ? 2_000 : 6_000;
+/** Longest lead however slowly the pilot opened. */
+const MAX_LEAD_MS = QUICK ? 20_000 : 90_000;
+/** Waiters still unanswered this long after dueAt are counted missing. */
+const ANSWER_BOUND_MS = 10_000;
+/** Waiters per worker process at most (each process may hold RLIMIT_NOFILE descriptors). */
+const PER_WORKER = 10_000;
+const PROBE_EVERY_MS = 50;
+/** Source addresses the waiters spread over, so no one address runs out of ephemeral ports. */
+const LOCAL_ADDRESSES = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 2}`);
+const HARD_TIMEOUT_MS = QUICK ? 90_000 : 420_000;
+
+const TARGET = { ratio: 0.8, createsPerSecond: 5_000, rssPerWaiterKb: 12, lateMs: 500, loopP99Ms: 50 } as const;
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const DOCS = join(ROOT, 'docs', 'benchmarks.md');
+const COMMAND = `npm run bench:server${QUICK ? ' -- --quick' : ''}`;
+const PROFILE_DIR = join(tmpdir(), `jobwait-bench-profiles-${process.pid}`);
+
+// ---------------------------------------------------------------- processes
+
+interface ServerChild {
+  name: string;
+  child: ChildProcess;
+  pid: number;
+  port: number;
+  url: string;
+  output: () => string;
+  stop: () => Promise<void>;
+}
+
+const children = new Set<ChildProcess>();
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolvePort(port));
+    });
+  });
+}
+
+/**
+ * Starts `argv` through bash so the descriptor limit is raised first (a shell builtin; `exec`
+ * keeps the pid, so /proc/<pid> is node's). 65,536 when allowed, else the hard limit.
+ */
+function spawnWithLimit(name: string, argv: string[], port: number, extraEnv: Record<string, string> = {}): ServerChild {
+  const script = 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"';
+  const child = spawn('bash', ['-c', script, 'bash', ...argv], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...extraEnv } });
+  children.add(child);
+  let out = '';
+  const keep = (chunk: Buffer): void => {
+    out = (out + chunk.toString()).slice(-8_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  child.once('exit', () => children.delete(child));
+  return {
+    name,
+    child,
+    pid: child.pid ?? -1,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    output: () => out,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+}
+
+async function waitUntilUp(server: ServerChild, path: string): Promise<void> {
+  const until = Date.now() + 60_000;
+  for (;;) {
+    const res = await get(server.port, path).catch(() => undefined);
+    if (res?.status === 200) return;
+    if (server.child.exitCode !== null || Date.now() > until) throw new Error(`${server.name} did not start:\n${server.output()}`);
+    await sleep(100);
+  }
+}
+
+/** The jobwait server under test, from source, as the brief runs it: rate limit off, SQLite in a fresh dir. */
+async function startJobwait(name: string): Promise<ServerChild & { dataDir: string }> {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'jobwait-bench-server-'));
+  // One folder per server: the tsx loader thread writes a profile of its own beside the main thread's.
+  const prof = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', join(PROFILE_DIR, name)] : [];
+  const argv = [process.execPath, ...prof, '--conditions=jobwait-source', '--import', 'tsx', join(SERVER_ROOT, 'packages/server/src/bin.ts')];
+  argv.push('--rate-limit', '0', '--log-level', 'warn', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', String(port));
+  const server = spawnWithLimit(name, argv, port);
+  await waitUntilUp(server, '/healthz');
+  const stop = server.stop;
+  return {
+    ...server,
+    dataDir,
+    stop: async () => {
+      await stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function startBaseline(jobJson: string): Promise<ServerChild> {
+  const port = await freePort();
+  const server = spawnWithLimit('baseline', [process.execPath, '--import', 'tsx', 'bench/bare-server.ts', String(port), jobJson], port);
+  await waitUntilUp(server, '/status');
+  return server;
+}
+
+// ---------------------------------------------------------------- http helpers
+
+const probeAgent = new Agent({ keepAlive: true, maxSockets: 1 });
+const setupAgent = new Agent({ keepAlive: true, maxSockets: 8 });
+
+function get(port: number, path: string, agent: Agent = setupAgent): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+  return send(port, 'GET', path, undefined, agent);
+}
+
+function send(port: number, method: string, path: string, body?: unknown, agent: Agent = setupAgent): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+  return new Promise((done, fail) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = request(
+      { host: '127.0.0.1', port, method, path, agent, headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {} },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => done({ status: res.statusCode ?? 0, body: text, headers: res.headers }));
+        res.on('error', fail);
+      },
+    );
+    req.setTimeout(30_000, () => req.destroy(new Error(`${method} ${path} timed out`)));
+    req.on('error', fail);
+    req.end(payload);
+  });
+}
+
+async function createJob(port: number, duration: number): Promise<{ id: string; dueAt: number; version: number; json: string }> {
+  const res = await send(port, 'POST', '/v1/jobs', { duration });
+  if (res.status !== 201) throw new Error(`POST /v1/jobs answered ${res.status}: ${res.body}`);
+  const job = JSON.parse(res.body) as { id: string; dueAt: string; version: number };
+  return { id: job.id, dueAt: Date.parse(job.dueAt), version: job.version, json: res.body };
+}
+
+// ---------------------------------------------------------------- /proc
+
+function procStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${field}:`));
+  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? Number.NaN);
+}
+
+/** CPU time (user + system) a process has used, ms; 10 ms resolution. */
+function cpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function openFds(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+function fdLimit(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/limits`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('Max open files'));
+  const soft = line?.split(/\s{2,}/)[1];
+  return soft === undefined || soft === 'unlimited' ? Number.POSITIVE_INFINITY : Number(soft);
+}
+
+// ---------------------------------------------------------------- stats
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '—');
+
+// ---------------------------------------------------------------- results
+
+interface Row {
+  measure: string;
+  jobwait: string;
+  baseline: string;
+  ratio: string;
+  target: string;
+  pass: boolean | undefined;
+}
+
+const rows: Row[] = [];
+const notes: string[] = [];
+const profiles: string[] = [];
+
+function row(measure: string, jobwait: string, target: string, pass: boolean | undefined, baseline = '', ratio = ''): void {
+  rows.push({ measure, jobwait, baseline, ratio, target, pass });
+}
+
+function markdownTable(): string {
+  const head = ['measure', 'jobwait', 'baseline', 'ratio', 'target', 'result'];
+  const body = rows.map((r) => [r.measure, r.jobwait, r.baseline, r.ratio, r.target, r.pass === undefined ? '' : r.pass ? 'PASS' : '**FAIL**']);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]): string => `| ${cells.map((c, i) => (i === 0 || i === 4 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (i === 0 || i === 4 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
+  return [line(head), rule, ...body.map(line)].join('\n');
+}
+
+// ---------------------------------------------------------------- throughput
+
+interface Round {
+  rps: number;
+  p50: number;
+  p99: number;
+  bad: number;
+}
+
+async function cannon(label: string, url: string, opts: { method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<Round> {
+  const base = { url, connections: CONNECTIONS, ...opts };
+  await autocannon({ ...base, duration: WARM_S });
+  const r: CannonResult = await autocannon({ ...base, duration: MEASURE_S });
+  const bad = r.errors + r.timeouts + r.non2xx;
+  const round = { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, bad };
+  console.log(`  ${label.padEnd(34)} ${fmt(round.rps).padStart(8)} req/s  latency p50 ${round.p50} ms, p99 ${round.p99} ms${bad ? `, ${bad} errors/non-2xx` : ''}`);
+  if (bad) notes.push(`${label}: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx answers (${JSON.stringify(r.statusCodeStats)})`);
+  return round;
+}
+
+async function throughputPhase(): Promise<void> {
+  console.log(`\n[throughput] autocannon, ${CONNECTIONS} connections, ${WARM_S} s warm-up + ${MEASURE_S} s measured per round`);
+  const server = await startJobwait('throughput');
+  let baseline: ServerChild | undefined;
+  try {
+    const job = await createJob(server.port, 3600);
+    const timer = await send(server.port, 'POST', '/start-timer', { duration: 3600 });
+    if (timer.status !== 200) throw new Error(`POST /start-timer answered ${timer.status}`);
+    const shown = await get(server.port, `/v1/jobs/${job.id}`);
+    baseline = await startBaseline(shown.body);
+    const bareJob = await get(baseline.port, `/v1/jobs/${job.id}`);
+    notes.push(`baseline bodies: ${Buffer.byteLength(bareJob.body)} B for the job (jobwait: ${Buffer.byteLength(shown.body)} B), 20 B for /status (jobwait: 20 B)`);
+
+    const bJob = await cannon('baseline GET (job-size body)', `${baseline.url}/v1/jobs/${job.id}`);
+    const jJob = await cannon('jobwait GET /v1/jobs/{id}', `${server.url}/v1/jobs/${job.id}`);
+    const bStatus = await cannon('baseline GET /status (same body)', `${baseline.url}/status`);
+    const jStatus = await cannon('jobwait GET /status', `${server.url}/status`);
+    const create = await cannon('jobwait POST /v1/jobs', `${server.url}/v1/jobs`, { method: 'POST', body: '{"duration":3600}', headers: { 'content-type': 'application/json' } });
+
+    const ratioRow = (measure: string, j: Round, b: Round): void => {
+      const ratio = j.rps / b.rps;
+      row(measure, `${fmt(j.rps)} req/s`, `>= ${TARGET.ratio}x baseline`, ratio >= TARGET.ratio && j.bad === 0, `${fmt(b.rps)} req/s`, `${ratio.toFixed(2)}x`);
+    };
+    ratioRow('GET /v1/jobs/{id} (SQLite)', jJob, bJob);
+    ratioRow('GET /status (SQLite)', jStatus, bStatus);
+    row('POST /v1/jobs creates (SQLite, WAL, synchronous=NORMAL)', `${fmt(create.rps)} /s`, `>= ${fmt(TARGET.createsPerSecond)} /s`, create.rps >= TARGET.createsPerSecond && create.bad === 0);
+  } finally {
+    await baseline?.stop();
+    await server.stop();
+  }
+}
+
+// ---------------------------------------------------------------- waiters
+
+interface Worker {
+  child: ChildProcess;
+  next: <T extends WorkerReport['type']>(type: T) => Promise<Extract<WorkerReport, { type: T }>>;
+}
+
+function startWorker(): Worker {
+  const child = spawn('bash', ['-c', 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"', 'bash', process.execPath, '--import', 'tsx', 'bench/waiter-worker.ts'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  // Reports are taken by type: a worker's `opened` and `done` may cross when its deadline cuts the opening short.
+  const inbox: WorkerReport[] = [];
+  const waiting: { type: WorkerReport['type']; take: (m: WorkerReport) => void; fail: (e: Error) => void }[] = [];
+  child.on('message', (m: WorkerReport) => {
+    const i = waiting.findIndex((w) => w.type === m.type);
+    if (i >= 0) waiting.splice(i, 1)[0]!.take(m);
+    else inbox.push(m);
+  });
+  child.once('exit', (code) => {
+    for (const w of waiting.splice(0)) w.fail(new Error(`waiter worker exited (${code}) before sending ${w.type}`));
+  });
+  const next = <T extends WorkerReport['type']>(type: T): Promise<Extract<WorkerReport, { type: T }>> =>
+    new Promise((done, fail) => {
+      const take = (m: WorkerReport): void => done(m as Extract<WorkerReport, { type: T }>);
+      const i = inbox.findIndex((m) => m.type === type);
+      if (i >= 0) take(inbox.splice(i, 1)[0]!);
+      else waiting.push({ type, take, fail });
+    });
+  return { child, next };
+}
+
+/** Spreads `count` waiters evenly over the workers and over `targets`; resolves once every worker has opened its share. */
+async function openWaiters(workers: Worker[], kind: 'long-poll' | 'sse', port: number, targets: WaitTarget[], count: number, deadline: number): Promise<Extract<WorkerReport, { type: 'opened' }>[]> {
+  const perWorker = Math.ceil(count / workers.length);
+  workers.forEach((w, i) => {
+    const cmd: WorkerCommand = {
+      type: 'open',
+      kind,
+      host: '127.0.0.1',
+      port,
+      targets,
+      count: Math.max(0, Math.min(perWorker, count - i * perWorker)),
+      offset: i * perWorker,
+      localAddresses: LOCAL_ADDRESSES,
+      waitSeconds: 60,
+      deadline,
+    };
+    w.child.send(cmd);
+  });
+  return Promise.all(workers.map((w) => w.next('opened')));
+}
+
+/** Closes every connection the workers hold. */
+async function closeWaiters(workers: Worker[]): Promise<void> {
+  for (const w of workers) w.child.send({ type: 'close' } satisfies WorkerCommand);
+  await Promise.all(workers.map((w) => w.next('closed')));
+}
+
+/** `GET /healthz` round trips, one every {@link PROBE_EVERY_MS} (or at once after a slower one), until `until`. */
+async function probeHealth(port: number, until: number): Promise<number[]> {
+  const rtts: number[] = [];
+  while (Date.now() < until) {
+    const started = performance.now();
+    await get(port, '/healthz', probeAgent).catch(() => undefined);
+    const rtt = performance.now() - started;
+    rtts.push(rtt);
+    const wait = Math.min(PROBE_EVERY_MS - rtt, until - Date.now());
+    if (wait > 0) await sleep(wait);
+  }
+  return rtts;
+}
+
+/** `nodejs_eventloop_lag_p99_seconds` when the server has `/metrics` (each scrape resets prom-client's histogram). */
+async function scrapeLoopP99(port: number): Promise<number | undefined> {
+  const res = await get(port, '/metrics', probeAgent).catch(() => undefined);
+  if (res?.status !== 200) return undefined;
+  const match = /^nodejs_eventloop_lag_p99_seconds(?:\{[^}]*\})?\s+([0-9.eE+-]+)/m.exec(res.body);
+  return match ? Number(match[1]) * 1000 : undefined;
+}
+
+/** What one waiter run measured. */
+interface WaiterRun {
+  count: number;
+  failed: number;
+  openMs: number;
+  fdsHeld: number;
+  rssBeforeKb: number;
+  rssHeldKb: number;
+  perWaiterKb: number;
+  /** Sorted, ms after dueAt. */
+  late: number[];
+  errors: number;
+  early: number;
+  missing: number;
+  /** /healthz round trips while held, sorted. */
+  rtt: number[];
+  heldEnough: boolean;
+  metricsP99: number | undefined;
+  burstMaxRtt: number;
+  serverCpuMs: number;
+  workerCpuMs: number[];
+}
+
+/**
+ * Holds `n` waiters of `kind` on one server and wakes them together: the jobwait server (20 jobs due at the same
+ * moment) or the bare baseline (the same, the most direct way node:http allows; see bench/bare-server.ts).
+ */
+async function runWaiters(kind: 'long-poll' | 'sse', subject: 'jobwait' | 'bare', asked: number, jobJson: string): Promise<WaiterRun & { jobJson: string }> {
+  const server = subject === 'jobwait' ? await startJobwait(kind) : await startBaseline(jobJson);
+  const workers: Worker[] = [];
+  try {
+    let sample = jobJson;
+    if (subject === 'jobwait') {
+      // Warm-up, not measured: a few creates, reads, one long-poll and one stream to a finished job.
+      const warm = await createJob(server.port, 0.05);
+      sample = warm.json;
+      await sleep(100);
+      for (let i = 0; i < 200; i++) await get(server.port, `/v1/jobs/${warm.id}`);
+      await get(server.port, `/v1/jobs/${warm.id}?wait=1`);
+      await get(server.port, `/v1/jobs/${warm.id}/events`);
+    } else {
+      for (let i = 0; i < 200; i++) await get(server.port, '/v1/jobs/warm-up');
+    }
+
+    const limit = fdLimit(server.pid);
+    const idleFds = openFds(server.pid);
+    // The probe, a /metrics scrape and a margin besides the waiters' sockets.
+    const n = Math.min(asked, limit - idleFds - 16);
+    if (n < WAITERS_ASKED && subject === 'jobwait') {
+      notes.push(
+        `${kind}: ${fmt(n)} waiters, not ${fmt(WAITERS_ASKED)}: the server process may hold ${fmt(limit)} descriptors (RLIMIT_NOFILE hard limit here; raising it needs CAP_SYS_RESOURCE, which this container lacks) and uses ${idleFds} before any waiter`,
+      );
+    }
+    const hasMetrics = (await scrapeLoopP99(server.port)) !== undefined;
+
+    const workerCount = Math.max(1, Math.ceil(n / PER_WORKER));
+    for (let i = 0; i < workerCount; i++) workers.push(startWorker());
+    await sleep(QUICK ? 500 : 1500); // workers load tsx before the clock starts
+    // Before the pilot: memory the pilot leaves free is reused by the measured waiters, so this is the conservative baseline.
+    const rssBeforeKb = procStatusKb(server.pid, 'VmRSS');
+
+    // Pilot, not measured: a few waiters on a job that is then canceled. Their opening rate sets how long before
+    // dueAt the measured waiters start, so a busy (shared) machine still holds them all before the jobs are due.
+    const pilot = subject === 'jobwait' ? await createJob(server.port, 600) : { id: `bare-${Date.now() + 600_000}`, dueAt: Date.now() + 600_000, version: 1 };
+    const pilotCount = Math.min(n, PILOT_WAITERS);
+    const pilotStarted = Date.now();
+    await openWaiters(workers, kind, server.port, [{ id: pilot.id, dueAt: pilot.dueAt, finalVersion: pilot.version + 1 }], pilotCount, Date.now() + 60_000);
+    const pilotMs = Date.now() - pilotStarted;
+    await send(server.port, 'DELETE', `/v1/jobs/${pilot.id}`);
+    await Promise.all(workers.map((w) => w.next('done')));
+    await closeWaiters(workers);
+    const lead = Math.min(MAX_LEAD_MS, Math.max(LEAD_MS, Math.ceil(((n / pilotCount) * pilotMs * 1.5 + MIN_HOLD_MS) / 1000) * 1000));
+    if (lead > LEAD_MS) notes.push(`${kind} (${subject}): due ${lead / 1000} s after creation, not ${LEAD_MS / 1000} s: the pilot opened ${pilotCount} waiters in ${pilotMs} ms (busy machine)`);
+
+    const dueTarget = Date.now() + lead;
+    const targets: WaitTarget[] = [];
+    for (let i = 0; i < WAIT_JOBS; i++) {
+      if (subject === 'bare') {
+        targets.push({ id: `bare-${dueTarget + i}`, dueAt: dueTarget + i, finalVersion: 2 });
+        continue;
+      }
+      const job = await createJob(server.port, Math.max(0.001, (dueTarget - Date.now()) / 1000));
+      targets.push({ id: job.id, dueAt: job.dueAt, finalVersion: job.version + 1 });
+    }
+    const dueAt = Math.max(...targets.map((t) => t.dueAt));
+    const openStarted = Date.now();
+    const opened = await openWaiters(workers, kind, server.port, targets, n, dueAt + ANSWER_BOUND_MS);
+    const count = opened.reduce((sum, o) => sum + o.count, 0);
+    const failed = opened.reduce((sum, o) => sum + o.failed, 0);
+    const openMs = Date.now() - openStarted;
+    // Let the server read the last requests before measuring the hold.
+    await sleep(1000);
+    const holdEnd = dueAt - 200;
+    const heldEnough = holdEnd - Date.now() >= 1000;
+    if (!heldEnough) notes.push(`${kind} (${subject}): opening ${fmt(n)} waiters took ${fmt(openMs)} ms, leaving no hold to measure before dueAt (lead ${lead} ms)`);
+    const fdsHeld = openFds(server.pid);
+    if (hasMetrics) await scrapeLoopP99(server.port); // resets the histogram: the next scrape covers the hold only
+    const rtt = (heldEnough ? await probeHealth(server.port, holdEnd) : []).sort((a, b) => a - b);
+    const metricsP99 = hasMetrics && heldEnough ? await scrapeLoopP99(server.port) : undefined;
+    const rssHeldKb = procStatusKb(server.pid, 'VmRSS');
+    const pids = [server.pid, ...workers.map((w) => w.child.pid ?? -1)];
+    const burstProbe = probeHealth(server.port, dueAt + 2_000);
+    const cpuAtHoldEnd = pids.map(cpuMs);
+    const done = await Promise.all(workers.map((w) => w.next('done')));
+    const cpu = pids.map((pid, i) => cpuMs(pid) - cpuAtHoldEnd[i]!);
+    const burstMaxRtt = Math.max(...(await burstProbe));
+    await closeWaiters(workers);
+
+    const samples = done.flatMap((d) => d.errorSamples).slice(0, 5);
+    if (samples.length) notes.push(`${kind} (${subject}) errors (first ${samples.length}): ${samples.join('; ')}`);
+    const late = done.flatMap((d) => d.lateMs).sort((a, b) => a - b);
+    const run: WaiterRun & { jobJson: string } = {
+      count,
+      failed,
+      openMs,
+      fdsHeld,
+      rssBeforeKb,
+      rssHeldKb,
+      perWaiterKb: (rssHeldKb - rssBeforeKb) / Math.max(1, count),
+      late,
+      errors: done.reduce((sum, d) => sum + d.errors, 0),
+      early: done.reduce((sum, d) => sum + d.early, 0),
+      missing: done.reduce((sum, d) => sum + d.missing, 0),
+      rtt,
+      heldEnough,
+      metricsP99,
+      burstMaxRtt,
+      serverCpuMs: cpu[0]!,
+      workerCpuMs: cpu.slice(1),
+      jobJson: sample,
+    };
+    const label = kind === 'sse' ? 'SSE streams' : 'long-poll waiters';
+    console.log(
+      `  ${subject.padEnd(7)} ${fmt(count)} ${label} opened in ${fmt(openMs)} ms (${failed} failed), server fds ${fmt(fdsHeld)}, RSS ${fmt(rssBeforeKb / 1024, 1)} → ${fmt(rssHeldKb / 1024, 1)} MiB (${fmt(run.perWaiterKb, 1)} KB per waiter)`,
+    );
+    console.log(
+      `          answered ${fmt(late.length)}: late p50 ${fmt(percentile(late, 50))} ms, p99 ${fmt(percentile(late, 99))} ms, max ${fmt(late.at(-1) ?? Number.NaN)} ms; ${run.errors} errors, ${run.early} early, ${run.missing} missing; CPU from dueAt−0.2 s to the last answer: server ${fmt(run.serverCpuMs)} ms, waiter processes ${run.workerCpuMs.map((c) => fmt(c)).join(' + ')} ms`,
+    );
+    console.log(
+      `          /healthz RTT while held (${rtt.length} probes): p50 ${fmt(percentile(rtt, 50), 1)} ms, p99 ${fmt(percentile(rtt, 99), 1)} ms, max ${fmt(rtt.at(-1) ?? Number.NaN, 1)} ms; during the wake-up max ${fmt(burstMaxRtt, 1)} ms` +
+        (metricsP99 !== undefined ? `; /metrics nodejs_eventloop_lag_p99 ${fmt(metricsP99, 1)} ms` : ''),
+    );
+    return run;
+  } finally {
+    for (const w of workers) if (w.child.connected) w.child.disconnect();
+    await server.stop();
+  }
+}
+
+async function waiterPhase(kind: 'long-poll' | 'sse'): Promise<void> {
+  const j = await runWaiters(kind, 'jobwait', WAITERS_ASKED, '{}');
+  const b = await runWaiters(kind, 'bare', j.count, j.jobJson);
+  const tag = kind === 'sse' ? 'SSE' : 'long-poll';
+  const max = (r: WaiterRun): number => r.late.at(-1) ?? Number.NaN;
+  const within = (r: WaiterRun): number => r.late.filter((ms) => ms <= TARGET.lateMs).length;
+  const lateText = (r: WaiterRun): string => `${fmt(percentile(r.late, 50))} / ${fmt(percentile(r.late, 99))} / ${fmt(max(r))} ms`;
+  const allAnswered = j.count > 0 && j.errors === 0 && j.missing === 0 && j.early === 0 && j.failed === 0;
+  const loopP99 = percentile(j.rtt, 99);
+  row(`${tag}: waiters held on one process`, fmt(j.count), fmt(20_000), j.count >= 20_000 && j.failed === 0 ? true : QUICK ? undefined : false, fmt(b.count));
+  row(`${tag}: RSS per waiter`, `${fmt(j.perWaiterKb, 1)} KB`, `<= ${TARGET.rssPerWaiterKb} KB`, j.perWaiterKb <= TARGET.rssPerWaiterKb, `${fmt(b.perWaiterKb, 1)} KB`, `${(j.perWaiterKb / b.perWaiterKb).toFixed(2)}x`);
+  row(`${tag}: woken after dueAt, p50 / p99 / max`, lateText(j), `all <= ${TARGET.lateMs} ms`, allAnswered && within(j) === j.count, lateText(b), `${(max(j) / max(b)).toFixed(2)}x`);
+  row(`${tag}: woken within ${TARGET.lateMs} ms`, `${fmt(within(j))} of ${fmt(j.count)}`, 'all', allAnswered && within(j) === j.count, `${fmt(within(b))} of ${fmt(b.count)}`);
+  row(
+    `${tag}: server CPU per answer in the wake-up`,
+    `${fmt((j.serverCpuMs * 1000) / Math.max(1, j.late.length))} µs`,
+    '',
+    undefined,
+    `${fmt((b.serverCpuMs * 1000) / Math.max(1, b.late.length))} µs`,
+    `${(j.serverCpuMs / Math.max(1, j.late.length) / (b.serverCpuMs / Math.max(1, b.late.length))).toFixed(2)}x`,
+  );
+  row(
+    `${tag}: event-loop delay p99 while held (/healthz RTT${j.metricsP99 !== undefined ? '; /metrics' : ''})`,
+    `${fmt(loopP99, 1)} ms${j.metricsP99 !== undefined ? `; ${fmt(j.metricsP99, 1)} ms` : ''}`,
+    `<= ${TARGET.loopP99Ms} ms`,
+    j.heldEnough && loopP99 <= TARGET.loopP99Ms && (j.metricsP99 === undefined || j.metricsP99 <= TARGET.loopP99Ms),
+    `${fmt(percentile(b.rtt, 99), 1)} ms`,
+  );
+}
+
+// ---------------------------------------------------------------- docs
+
+function writeDocs(section: string): void {
+  const begin = '<!-- bench:server -->';
+  const end = '<!-- /bench:server -->';
+  const block = `${begin}\n${section.trim()}\n${end}`;
+  let text: string;
+  try {
+    text = readFileSync(DOCS, 'utf8');
+  } catch {
+    text = '# Benchmarks\n';
+  }
+  const from = text.indexOf(begin);
+  const to = text.indexOf(end);
+  if (from >= 0 && to > from) text = `${text.slice(0, from)}${block}${text.slice(to + end.length)}`;
+  else text = `${text.replace(/\s*$/, '')}\n\n${block}\n`;
+  mkdirSync(dirname(DOCS), { recursive: true });
+  writeFileSync(DOCS, text);
+}
+
+// ---------------------------------------------------------------- main
+
+function killChildren(): void {
+  for (const child of children) child.kill('SIGKILL');
+}
+
+async function main(): Promise<number> {
+  const startedAt = Date.now();
+  const hard = setTimeout(() => {
+    console.error(`bench:server: hard timeout after ${HARD_TIMEOUT_MS / 1000} s, aborting`);
+    killChildren();
+    process.exit(3);
+  }, HARD_TIMEOUT_MS);
+  if (CPU_PROF) mkdirSync(PROFILE_DIR, { recursive: true });
+  const cpu = cpus();
+  const machine = `${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, Node ${process.version}, ${platform()} ${release()}`;
+  const loadBefore = loadavg();
+  console.log(`bench:server ${QUICK ? 'quick' : 'default'} mode on ${machine}; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
+
+  if (PHASES.has('throughput')) await throughputPhase();
+  if (PHASES.has('long-poll')) {
+    console.log(`\n[long-poll] ${fmt(WAITERS_ASKED)} waiters (Prefer: wait=60) on ${WAIT_JOBS} jobs due together ${LEAD_MS / 1000} s after creation`);
+    await waiterPhase('long-poll');
+  }
+  if (PHASES.has('sse')) {
+    console.log(`\n[sse] ${fmt(WAITERS_ASKED)} event streams on ${WAIT_JOBS} jobs due together ${LEAD_MS / 1000} s after creation`);
+    await waiterPhase('sse');
+  }
+  const loadAfter = loadavg();
+  const tookS = (Date.now() - startedAt) / 1000;
+
+  if (CPU_PROF) {
+    for (const name of readdirSync(PROFILE_DIR)) {
+      // The main thread's profile is the largest; the loader thread's only covers module loading.
+      const files = readdirSync(join(PROFILE_DIR, name))
+        .filter((f) => f.endsWith('.cpuprofile'))
+        .map((f) => join(PROFILE_DIR, name, f))
+        .sort((a, b) => statSync(b).size - statSync(a).size);
+      if (files[0]) profiles.push(formatProfile(files[0], 25));
+    }
+  }
+
+  const table = markdownTable();
+  const failed = rows.filter((r) => r.pass === false);
+  const load = `load average (1/5/15 min) ${loadBefore.map((l) => l.toFixed(2)).join(' / ')} before, ${loadAfter.map((l) => l.toFixed(2)).join(' / ')} after`;
+  console.log(`\n${table}\n`);
+  for (const note of notes) console.log(`note: ${note}`);
+  console.log(`\n${failed.length === 0 ? 'ALL PASS' : `${failed.length} FAIL: ${failed.map((r) => r.measure).join('; ')}`}`);
+  console.log(`run took ${tookS.toFixed(0)} s; ${load}`);
+  for (const p of profiles) console.log(`\n${p}`);
+
+  if (WRITE_DOCS) {
+    writeDocs(`## Server throughput and held waiters: \`npm run bench:server\`
+
+- Command: \`${COMMAND}\` (\`-- --quick\` for a shorter run with ${fmt(2_000)} waiters)
+- Date: ${new Date().toISOString()}
+- Machine: ${machine}; ${load}${loadBefore[0]! > cpu.length * 0.5 ? ' (shared machine, busy: figures are noisy)' : ''}
+- Run took ${tookS.toFixed(0)} s${PHASES.size < 3 ? `; phases: ${[...PHASES].join(', ')}` : ''}
+- Server under test: \`node --conditions=jobwait-source --import tsx packages/server/src/bin.ts --rate-limit 0 --log-level warn --data-dir <fresh tmp dir>\`,
+  its own process (a fresh one per phase); **rate limit off** (\`--rate-limit 0\`, i.e. \`rateLimit: false\`; the default 100/s per IP would
+  cap every figure), no API keys (open mode), SQLite store with **WAL + \`synchronous=NORMAL\`** (a commit survives a process crash; an OS
+  crash or power loss may lose the last transactions).
+- Baseline: \`bench/bare-server.ts\`, a bare \`node:http\` handler in its own process that serializes and sends a job-shaped JSON
+  body of the same size as jobwait's (\`/status\`: the same 20 B body). Rounds interleaved baseline / jobwait.
+- Load: autocannon ${CONNECTIONS} connections from the bench process, ${WARM_S} s warm-up then ${MEASURE_S} s measured; POST body \`{"duration":3600}\`, no Idempotency-Key.
+- Waiters: ${WAIT_JOBS} jobs due at the same moment ${LEAD_MS / 1000} s after creation, waiters spread evenly over them, opened by
+  \`bench/waiter-worker.ts\` processes (\`http.Agent({keepAlive: true, maxSockets: Infinity})\`, source addresses 127.0.0.2–9).
+  RSS per waiter = (server VmRSS with all held − VmRSS before) / waiters, from \`/proc/<pid>/status\`. Woken = client-side time the
+  final state arrived − the job's \`dueAt\`. Event-loop delay = round trip of \`GET /healthz\` every ${PROBE_EVERY_MS} ms while held
+  (an upper bound: includes the network stack and the probe client)${rows.some((r) => r.measure.includes('/metrics')) ? '; also `nodejs_eventloop_lag_p99_seconds` of `/metrics` over the same window' : ''}.
+
+${table}
+
+${notes.map((n) => `- ${n}`).join('\n')}
+
+${failed.length === 0 ? '**All targets pass.**' : `**${failed.length} target(s) missed:** ${failed.map((r) => r.measure).join('; ')}.`}
+`);
+    console.log(`wrote ${DOCS}`);
+  }
+  clearTimeout(hard);
+  return failed.length === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => {
+    killChildren();
+    process.exit(code);
+  },
+  (error: unknown) => {
+    console.error(error);
+    killChildren();
+    process.exit(2);
+  },
+);

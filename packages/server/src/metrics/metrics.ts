@@ -1,0 +1,162 @@
+/**
+ * Prometheus metrics of one server instance, in a registry of its own (never
+ * prom-client's global one), so several servers in one process (tests, the
+ * benchmarks) keep apart. Process-wide metrics (CPU, memory, GC, event-loop
+ * delay) describe the process rather than a server and live in one registry
+ * per process; `GET /metrics` serves both.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** How a waiter learnt of a change. */
+export type WakeTransport = 'long-poll' | 'sse';
+
+/** A job's final state, as counted by `jobwait_jobs_finished_total`. */
+export type FinishOutcome = 'completed' | 'error' | 'canceled';
+
+/** Result of one delivery attempt: the delivery's status after it (`retrying`: failed, another attempt is scheduled). */
+export type DeliveryResult = 'delivered' | 'retrying' | 'failed' | 'disabled';
+
+/** What the waiting routes (long-poll, event streams) report. */
+export interface WaitObserver {
+  /** The request is held or streams: its duration is the wait, not response latency, so it stays out of the latency histogram. */
+  holding(request: object): void;
+  /** A waiter that was held before the change learnt of it `delayMs` after the change (for a settled job, after `dueAt`). */
+  woke(transport: WakeTransport, delayMs: number): void;
+}
+
+/** Latency buckets of plain requests, in seconds. */
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Wake-delay buckets, in seconds: from "at once" to "a poll interval late". */
+const WAKE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+let processRegistry: Registry | undefined;
+
+/**
+ * The process's default metrics, created once: each collector set enables an event-loop delay
+ * monitor and a GC observer that prom-client never releases, so one per server would leak.
+ */
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry, eventLoopMonitoringPrecision: 10 });
+  }
+  return processRegistry;
+}
+
+/**
+ * The metrics of one server. Names are `jobwait_*`; the process metrics keep prom-client's
+ * standard names (`process_*`, `nodejs_*`, including `nodejs_eventloop_lag_p99_seconds`).
+ */
+export class ServerMetrics implements WaitObserver {
+  readonly registry = new Registry();
+  /** `jobwait_http_requests_total{route,method,status}`; `route` is the route pattern (`/v1/jobs/:id`), `unmatched` for 404s. */
+  readonly httpRequests = new Counter({
+    name: 'jobwait_http_requests_total',
+    help: 'HTTP requests answered, by route pattern, method and status',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: [this.registry],
+  });
+  /** `jobwait_http_request_duration_seconds`: plain answers only; held long-polls and streams are waits (see `wakeDelay`). */
+  readonly httpDuration = new Histogram({
+    name: 'jobwait_http_request_duration_seconds',
+    help: 'Time to answer a request that was not held (long-polls and event streams are left out)',
+    labelNames: ['route', 'method', 'status'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  /** `jobwait_jobs_created_total`: jobs created through this instance (idempotent replays are not counted). */
+  readonly jobsCreated = new Counter({ name: 'jobwait_jobs_created_total', help: 'Jobs created through this instance', registers: [this.registry] });
+  /** `jobwait_jobs_finished_total{outcome}`: counted by the instance that made the transition (once per job across a cluster). */
+  readonly jobsFinished = new Counter({
+    name: 'jobwait_jobs_finished_total',
+    help: 'Jobs that reached a final state through this instance, by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  /** `jobwait_waiters{transport}`: long-polls held and event streams open now. */
+  readonly waiters = new Gauge({
+    name: 'jobwait_waiters',
+    help: 'Waiters held now: long-polls and open event streams',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+    collect: () => this.collectWaiters(),
+  });
+  /** `jobwait_wake_delay_seconds{transport}`: from a job's change (a completion's `dueAt`) to the answer that tells a held waiter. */
+  readonly wakeDelay = new Histogram({
+    name: 'jobwait_wake_delay_seconds',
+    help: 'Delay from a job reaching its final state (dueAt for a completion) to a held waiter being told',
+    labelNames: ['transport'] as const,
+    buckets: WAKE_BUCKETS,
+    registers: [this.registry],
+  });
+  /**
+   * `jobwait_deliveries_total{kind,result}`: webhook and email delivery attempts by result.
+   * @example metrics.deliveries.inc({ kind: 'webhook', result: 'delivered' })
+   */
+  readonly deliveries = new Counter({
+    name: 'jobwait_deliveries_total',
+    help: 'Webhook and email delivery attempts, by kind and result (retrying: failed, will be retried)',
+    labelNames: ['kind', 'result'] as const,
+    registers: [this.registry],
+  });
+  /** `jobwait_rate_limited_total{scope}`: requests refused with 429, per API key (`key`) or per IP (`ip`, when open). */
+  readonly rateLimited = new Counter({
+    name: 'jobwait_rate_limited_total',
+    help: 'Requests refused by the rate limit (429)',
+    labelNames: ['scope'] as const,
+    registers: [this.registry],
+  });
+  /**
+   * `jobwait_store_errors_total{component,operation}`: failed store, feed and Redis operations.
+   * @example metrics.storeErrors.inc({ component: 'redis', operation: 'connection' })
+   */
+  readonly storeErrors = new Counter({
+    name: 'jobwait_store_errors_total',
+    help: 'Failed store, change-feed and Redis operations, by component and operation',
+    labelNames: ['component', 'operation'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly held = new WeakSet<object>();
+  private waiterSources: { longPoll: () => number; sse: () => number } | undefined;
+
+  constructor() {
+    // The series alerts use exist from the start, at 0: rate() and ratios work before the first event.
+    for (const outcome of ['completed', 'error', 'canceled'] satisfies FinishOutcome[]) this.jobsFinished.inc({ outcome }, 0);
+    for (const scope of ['key', 'ip']) this.rateLimited.inc({ scope }, 0);
+    for (const kind of ['webhook', 'email']) {
+      for (const result of ['delivered', 'retrying', 'failed', 'disabled'] satisfies DeliveryResult[]) this.deliveries.inc({ kind, result }, 0);
+    }
+    for (const transport of ['long-poll', 'sse'] satisfies WakeTransport[]) this.wakeDelay.zero({ transport });
+  }
+
+  /** Where `jobwait_waiters` reads its values at scrape time. */
+  countWaiters(sources: { longPoll: () => number; sse: () => number }): void {
+    this.waiterSources = sources;
+  }
+
+  holding(request: object): void {
+    this.held.add(request);
+  }
+
+  /** True when {@link holding} was called for `request`. */
+  isHeld(request: object): boolean {
+    return this.held.has(request);
+  }
+
+  woke(transport: WakeTransport, delayMs: number): void {
+    this.wakeDelay.observe({ transport }, Math.max(0, delayMs) / 1000);
+  }
+
+  /** The Prometheus text exposition of this server and of the process. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    const [own, process] = await Promise.all([this.registry.metrics(), processMetrics().metrics()]);
+    return { contentType: this.registry.contentType, body: `${own}\n${process}` };
+  }
+
+  private collectWaiters(): void {
+    if (!this.waiterSources) return;
+    this.waiters.set({ transport: 'long-poll' }, this.waiterSources.longPoll());
+    this.waiters.set({ transport: 'sse' }, this.waiterSources.sse());
+  }
+}

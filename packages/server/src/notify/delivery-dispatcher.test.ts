@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Delivery } from './delivery.js';
+import { DeliveryDispatcher } from './delivery-dispatcher.js';
+import type { DeliverySender, SendOutcome } from './delivery-sender.js';
+import type { NewDelivery } from './delivery-store.js';
+import { MemoryDeliveryStore } from './delivery-store-memory.js';
+
+const silent = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent } as unknown as FastifyBaseLogger;
+
+function delivery(n: number, now: number): NewDelivery {
+  return { id: `msg_${n}`, tenant: 't', jobId: `job_${n}`, kind: 'webhook', event: 'job.completed', target: `https://x.example/${n}`, source: 'job', payload: '{}', status: 'pending', createdAt: now, nextAttemptAt: now };
+}
+
+/** A sender that answers from `answer` and records what it was asked to send. */
+function fakeSender(answer: (d: Delivery, signal: AbortSignal) => Promise<SendOutcome>): DeliverySender & { sent: string[] } {
+  const sent: string[] = [];
+  return {
+    sent,
+    send: (d, signal) => {
+      sent.push(d.id);
+      return answer(d, signal);
+    },
+  };
+}
+
+async function until(condition: () => Promise<boolean>, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await delay(5);
+  }
+}
+
+const options = { retrySchedules: { webhook: [5, 5], email: [5] }, pollIntervalMs: 10 };
+
+describe('DeliveryDispatcher', () => {
+  it('sends each delivery once when two instances share the store', async () => {
+    const store = new MemoryDeliveryStore();
+    const a = fakeSender(async () => ({ ok: true, statusCode: 200 }));
+    const b = fakeSender(async () => ({ ok: true, statusCode: 200 }));
+    const one = new DeliveryDispatcher(store, { webhook: a }, silent, { ...options, concurrency: 3 });
+    const two = new DeliveryDispatcher(store, { webhook: b }, silent, { ...options, concurrency: 3 });
+    for (let n = 0; n < 40; n++) await store.enqueue(delivery(n, Date.now()));
+    one.start();
+    two.start();
+    await until(async () => a.sent.length + b.sent.length >= 40);
+    await delay(50);
+    await Promise.all([one.stop(), two.stop()]);
+    const all = [...a.sent, ...b.sent];
+    assert.equal(all.length, 40);
+    assert.equal(new Set(all).size, 40);
+    for (let n = 0; n < 40; n++) assert.equal((await store.listForJob('t', `job_${n}`))[0]?.status, 'delivered');
+  });
+
+  it('retries per the schedule and fails when it is used up; a permanent refusal fails at once', async () => {
+    const store = new MemoryDeliveryStore();
+    const sender = fakeSender(async (d) => (d.id === 'msg_1' ? { ok: false, statusCode: 550, permanent: true, error: 'no' } : { ok: false, statusCode: 500, error: 'answered 500' }));
+    const dispatcher = new DeliveryDispatcher(store, { webhook: sender }, silent, options);
+    await store.enqueue(delivery(0, Date.now()));
+    await store.enqueue(delivery(1, Date.now()));
+    dispatcher.start();
+    await until(async () => (await store.listForJob('t', 'job_0'))[0]?.status === 'failed');
+    await dispatcher.stop();
+    const [retried] = await store.listForJob('t', 'job_0');
+    const [refused] = await store.listForJob('t', 'job_1');
+    assert.equal(retried?.attempts.length, 3);
+    assert.equal(refused?.status, 'failed');
+    assert.equal(refused?.attempts.length, 1);
+  });
+
+  it('on stop, aborts what does not finish in time and hands it back unattempted', async () => {
+    const store = new MemoryDeliveryStore();
+    const hanging = fakeSender((_d, signal) => new Promise((resolve) => signal.addEventListener('abort', () => resolve({ ok: false, aborted: true }))));
+    const first = new DeliveryDispatcher(store, { webhook: hanging }, silent, options);
+    await store.enqueue(delivery(0, Date.now()));
+    first.start();
+    await until(async () => hanging.sent.length === 1);
+    const t0 = Date.now();
+    await first.stop(50);
+    assert.ok(Date.now() - t0 < 1000);
+    const [released] = await store.listForJob('t', 'job_0');
+    assert.equal(released?.status, 'pending');
+    assert.deepEqual(released?.attempts, []);
+
+    const ok = fakeSender(async () => ({ ok: true, statusCode: 204 }));
+    const second = new DeliveryDispatcher(store, { webhook: ok }, silent, options);
+    second.start();
+    await until(async () => (await store.listForJob('t', 'job_0'))[0]?.status === 'delivered');
+    await second.stop();
+    assert.deepEqual(ok.sent, ['msg_0']);
+  });
+
+  it('records an attempt for a channel this instance does not have, and keeps retrying it', async () => {
+    const store = new MemoryDeliveryStore();
+    const dispatcher = new DeliveryDispatcher(store, {}, silent, options);
+    await store.enqueue({ ...delivery(0, Date.now()), kind: 'email', id: 'eml_0', target: 'a@b.c' });
+    dispatcher.start();
+    await until(async () => (await store.listForJob('t', 'job_0'))[0]?.status === 'failed');
+    await dispatcher.stop();
+    const [email] = await store.listForJob('t', 'job_0');
+    assert.deepEqual(email?.attempts.map((a) => a.error), ['email is not configured on this server', 'email is not configured on this server']);
+  });
+});

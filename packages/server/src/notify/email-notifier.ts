@@ -1,0 +1,100 @@
+/**
+ * Email about a finished job, through SMTP (nodemailer) when `--smtp-url` is
+ * set. Emails are deliveries of kind `email` in the same store and dispatcher
+ * as webhooks: queued, retried with backoff, never sent on the request path.
+ */
+import { createTransport, type Transporter } from 'nodemailer';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
+import type { Delivery, WebhookPayload } from './delivery.js';
+import { describeError, type DeliverySender, type SendOutcome } from './delivery-sender.js';
+
+/** Options of {@link EmailNotifier}. */
+export interface EmailNotifierOptions {
+  /** `smtp://[user:pass@]host[:port]` or `smtps://…`; nodemailer's query options (e.g. `?requireTLS=true`) apply. */
+  smtpUrl: string;
+  /** Sender of every message (`SERVER_DEFAULTS.emailFrom` by default in the server). */
+  from: string;
+  /**
+   * Longest wait to connect and for the greeting; socket inactivity is allowed three times this.
+   * @default 10000
+   */
+  timeoutMs?: number;
+}
+
+/** One plain address: no display name, list, comment or route that could add recipients. */
+const PLAIN_ADDRESS = /^[^\s@,;:<>"()[\]\\]+@[^\s@,;:<>"()[\]\\]+$/;
+
+/** The subject and text of the email about `payload`. */
+export function composeJobEmail(payload: WebhookPayload): { subject: string; text: string } {
+  const job = payload.data;
+  const lines = [
+    `Job ${job.id} ${job.status}.`,
+    '',
+    `Job:       ${job.id}`,
+    `Status:    ${job.status}`,
+    `Event:     ${payload.type}`,
+    `Created:   ${job.createdAt}`,
+    `Finished:  ${job.updatedAt}`,
+    `Duration:  ${job.duration} s`,
+  ];
+  if (job.error) lines.push(`Error:     ${job.error.code}: ${job.error.message}`);
+  lines.push('', 'You get this message because the job was created with notifyEmail set to this address.', '');
+  return { subject: `jobwait: job ${job.id} ${job.status}`, text: lines.join('\n') };
+}
+
+/** Sends email deliveries through one SMTP server. */
+export class EmailNotifier implements DeliverySender {
+  private readonly transport: Transporter<SMTPTransport.SentMessageInfo>;
+  private readonly from: string;
+
+  constructor(options: EmailNotifierOptions) {
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    this.from = options.from;
+    this.transport = createTransport({
+      url: options.smtpUrl,
+      connectionTimeout: timeoutMs,
+      greetingTimeout: timeoutMs,
+      socketTimeout: timeoutMs * 3,
+    } as SMTPTransport.Options);
+  }
+
+  async send(delivery: Delivery): Promise<SendOutcome> {
+    if (!PLAIN_ADDRESS.test(delivery.target)) return { ok: false, permanent: true, error: 'not a plain email address' };
+    let payload: WebhookPayload;
+    try {
+      payload = JSON.parse(delivery.payload) as WebhookPayload;
+    } catch {
+      return { ok: false, permanent: true, error: 'unreadable payload' };
+    }
+    const { subject, text } = composeJobEmail(payload);
+    try {
+      // No abort here: a message half-handed to the SMTP server may still go out, so shutdown
+      // waits for the answer instead of releasing the delivery to be sent twice.
+      const info = await this.transport.sendMail({
+        from: this.from,
+        // An address object is used as is, never parsed as a list (the target was checked to be one plain address).
+        to: { name: '', address: delivery.target },
+        subject,
+        text,
+        // Stable across retries: a message that did arrive twice can be recognised.
+        messageId: `<${delivery.id}@jobwait>`,
+        headers: { 'X-Jobwait-Job-Id': payload.data.id, 'X-Jobwait-Event': payload.type, 'Auto-Submitted': 'auto-generated' },
+      });
+      return { ok: true, statusCode: smtpCode(info.response) };
+    } catch (error) {
+      const responseCode = (error as { responseCode?: unknown }).responseCode;
+      const statusCode = typeof responseCode === 'number' ? responseCode : undefined;
+      // SMTP 5xx is a permanent refusal (RFC 5321 §4.2.1); 4xx and network trouble are worth a retry.
+      return { ok: false, statusCode, permanent: statusCode !== undefined && statusCode >= 500, error: describeError(error) };
+    }
+  }
+
+  async close(): Promise<void> {
+    this.transport.close();
+  }
+}
+
+function smtpCode(response: string | undefined): number | undefined {
+  const match = /^(\d{3})/.exec(response ?? '');
+  return match ? Number(match[1]) : undefined;
+}

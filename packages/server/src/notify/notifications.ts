@@ -1,0 +1,127 @@
+/**
+ * Webhooks and email, put together: the delivery store, the signing
+ * secrets, the target policy, the senders, the dispatcher, and the
+ * final-state handler that enqueues. `buildServer` makes one and hooks it to
+ * the job service and the server's life (start on ready, drain on close).
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { JobRecord } from '../jobs/job-record.js';
+import { OPEN_TENANT } from '../auth/access-control.js';
+import type { JobStore } from '../store/job-store.js';
+import { MemoryStore } from '../store/memory-store.js';
+import { SqliteStore } from '../store/sqlite-store.js';
+import type { DeliveryKind, DeliveryStatus } from './delivery.js';
+import type { DeliverySender } from './delivery-sender.js';
+import { DeliveryDispatcher } from './delivery-dispatcher.js';
+import type { DeliveryStore } from './delivery-store.js';
+import { MemoryDeliveryStore } from './delivery-store-memory.js';
+import { SqliteDeliveryStore } from './delivery-store-sqlite.js';
+import { EmailNotifier } from './email-notifier.js';
+import { JobNotifier } from './job-notifier.js';
+import { WebhookSecrets, type DefaultEndpointLookup } from './webhook-secrets.js';
+import { WebhookSender } from './webhook-sender.js';
+import { WebhookTargetPolicy, type LookupAll } from './webhook-target.js';
+
+/** What {@link Notifications} needs (normalized server options and the parts it hooks into). */
+export interface NotificationsOptions {
+  /** The job store: a SQLite job store gets its deliveries in the same file. */
+  jobStore: JobStore;
+  /** Delivery store to use instead (e.g. a Redis one in cluster mode); not closed by {@link Notifications.close}. */
+  deliveryStore?: DeliveryStore | undefined;
+  webhookSecret?: string | undefined;
+  webhookAllowHosts: readonly string[];
+  webhookRetryScheduleMs: readonly number[];
+  emailRetryScheduleMs: readonly number[];
+  webhookTimeoutMs: number;
+  smtpUrl?: string | undefined;
+  emailFrom: string;
+  /** The tenant's default endpoint, used for jobs without a `callbackUrl`. */
+  webhookDefaultEndpoint?: DefaultEndpointLookup | undefined;
+  /** DNS, for tests. */
+  lookup?: LookupAll | undefined;
+  /** Told of every delivery attempt and the delivery's status after it (metrics). */
+  onDeliveryAttempt?: ((kind: DeliveryKind, status: DeliveryStatus) => void) | undefined;
+  log: FastifyBaseLogger;
+  now: () => number;
+}
+
+/** Everything behind webhooks and email. */
+export class Notifications {
+  readonly deliveries: DeliveryStore;
+  readonly secrets: WebhookSecrets;
+  readonly policy: WebhookTargetPolicy;
+  readonly dispatcher: DeliveryDispatcher;
+  private readonly notifier: JobNotifier;
+  private readonly ownsStore: boolean;
+
+  constructor(options: NotificationsOptions) {
+    const log = options.log.child({ component: 'notify' });
+    const { store, owned, persistent } = deliveryStoreFor(options);
+    this.deliveries = store;
+    this.ownsStore = owned;
+    if (!persistent && !(options.jobStore instanceof MemoryStore) && !(options.jobStore instanceof SqliteStore)) {
+      log.warn('webhook and email deliveries are kept in this instance\'s memory (no delivery store for this job store yet): pending ones are lost on exit');
+    }
+    this.secrets = new WebhookSecrets(store, { configured: options.webhookSecret, defaultEndpoint: options.webhookDefaultEndpoint, startTenant: OPEN_TENANT, persistent, log });
+    this.policy = new WebhookTargetPolicy({ allowHosts: options.webhookAllowHosts, ...(options.lookup ? { lookup: options.lookup } : {}) });
+    const senders: { webhook: DeliverySender; email?: DeliverySender } = {
+      webhook: new WebhookSender({ policy: this.policy, secretFor: (d) => this.secrets.forDelivery(d), timeoutMs: options.webhookTimeoutMs, now: options.now }),
+    };
+    if (options.smtpUrl !== undefined) senders.email = new EmailNotifier({ smtpUrl: options.smtpUrl, from: options.emailFrom });
+    this.dispatcher = new DeliveryDispatcher(store, senders, log, {
+      retrySchedules: { webhook: options.webhookRetryScheduleMs, email: options.emailRetryScheduleMs },
+      onAttempt: options.onDeliveryAttempt,
+      // The lease must outlast any attempt, or a slow one could be claimed and sent again by another instance.
+      leaseMs: Math.max(120_000, options.webhookTimeoutMs * 2 + 30_000),
+      now: options.now,
+    });
+    this.notifier = new JobNotifier(store, {
+      emailEnabled: options.smtpUrl !== undefined,
+      defaultEndpoint: options.webhookDefaultEndpoint,
+      enqueued: () => this.dispatcher.kick(),
+      now: options.now,
+    });
+  }
+
+  /** The final-state handler for `JobService.onJobFinal`: enqueues, never sends. */
+  readonly jobFinal = (job: JobRecord): Promise<void> => this.notifier.jobFinal(job);
+
+  /** Why `callbackUrl` may not be called (checked at create time, after DNS), or `undefined` when it may. */
+  async refuseCallbackUrl(callbackUrl: string): Promise<string | undefined> {
+    const check = await this.policy.resolve(callbackUrl);
+    return check.ok ? undefined : check.reason;
+  }
+
+  /** Settles the signing secret and starts sending (deliveries left pending by a previous run go first). */
+  async start(): Promise<void> {
+    await this.secrets.start();
+    this.dispatcher.start();
+  }
+
+  /** Stops sending; attempts in flight get up to `drainMs` to finish. */
+  async stop(drainMs?: number): Promise<void> {
+    await this.dispatcher.stop(drainMs);
+  }
+
+  /** Closes the delivery store if this made it. */
+  async close(): Promise<void> {
+    if (this.ownsStore) await this.deliveries.close();
+  }
+}
+
+/** The given delivery store, else SQLite beside a SQLite job store, else memory. */
+function deliveryStoreFor(options: NotificationsOptions): { store: DeliveryStore; owned: boolean; persistent: boolean } {
+  if (options.deliveryStore) return { store: options.deliveryStore, owned: false, persistent: true };
+  if (options.jobStore instanceof SqliteStore) {
+    const path = options.jobStore.path;
+    return { store: new SqliteDeliveryStore({ path }), owned: true, persistent: path !== ':memory:' };
+  }
+  return { store: new MemoryDeliveryStore(), owned: true, persistent: false };
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Webhooks and email: deliveries, signing secrets, the dispatcher. */
+    notify: Notifications;
+  }
+}
