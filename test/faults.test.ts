@@ -31,7 +31,8 @@ describe('waiting through a faulty network', () => {
     const random = seededRandom(seed);
     const proxy = await startFaultProxy(server.url, { rate, random, faults: ALL_FAULTS });
     try {
-      const client = new JobwaitClient({ baseUrl: proxy.url, requestTimeoutMs: 1000, retry: { limit: 20, baseDelayMs: 20, maxDelayMs: 500 } });
+      // 2.5 s per request: long enough that a busy CI machine is not mistaken for a stall.
+      const client = new JobwaitClient({ baseUrl: proxy.url, requestTimeoutMs: 2500, retry: { limit: 50, baseDelayMs: 20, maxDelayMs: 500 } });
       const wanted = Array.from({ length: JOBS }, (_, i) => ({ duration: 0.5 + (i % 5) * 0.5, outcome: i % 7 === 0 ? ('error' as const) : ('completed' as const) }));
       const started = Date.now();
       const results = await Promise.all(

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { JobwaitClient, TimerClient, type Job } from '@jobwait/client';
 import { generateApiKey, SqliteKeyStore } from '@jobwait/server';
 import { startTestServer, type TestServer } from './helpers/jobwait-server.js';
+import { deleteKeys, TEST_REDIS_URL, uniquePrefix } from './helpers/redis.js';
 
 const alice = generateApiKey();
 const bob = generateApiKey();
@@ -163,5 +164,33 @@ describe('rate limits', () => {
     assert.ok(accepted <= 5 + 10 * seconds + 1, `accepted ${accepted} in ${seconds.toFixed(1)} s`);
     assert.ok(accepted >= 30, 'every job was created and waited on');
     assert.equal((await client.listJobs({ limit: 100 })).jobs.length >= 15, true);
+  });
+});
+
+describe('rate limits in a cluster', () => {
+  const prefix = uniquePrefix('ratelimit');
+  const key = generateApiKey();
+  const servers: TestServer[] = [];
+  before(async () => {
+    for (let i = 0; i < 2; i++) {
+      servers.push(await startTestServer({ store: 'redis', redisUrl: TEST_REDIS_URL, redisPrefix: prefix, apiKeys: [key.key], rateLimit: { perSecond: 1, burst: 6 } }));
+    }
+  });
+  after(async () => {
+    for (const server of servers) await server.close();
+    await deleteKeys(prefix);
+  });
+
+  it('shares one bucket per key across instances through Redis', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const res = await fetch(`${servers[i % 2]!.url}/v1/jobs`, { headers: { authorization: `Bearer ${key.key}` } });
+      await res.arrayBuffer();
+      statuses.push(res.status);
+    }
+    const admitted = statuses.filter((s) => s === 200).length;
+    // Six in the burst plus at most a token or two refilled during the run: far below the 12 two separate buckets would admit.
+    assert.ok(admitted >= 6 && admitted <= 8, `admitted ${admitted}: ${statuses.join(' ')}`);
+    assert.ok(statuses.slice(8).every((s) => s === 429));
   });
 });
