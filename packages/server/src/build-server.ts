@@ -12,8 +12,10 @@ import { registerAccessControl } from './auth/access-control.js';
 import { bootstrapKeys } from './auth/bootstrap-keys.js';
 import type { KeyStore } from './auth/key-store.js';
 import { MemoryKeyStore } from './auth/memory-key-store.js';
+import { RedisKeyStore } from './auth/redis-key-store.js';
 import { SqliteKeyStore } from './auth/sqlite-key-store.js';
 import { MemoryRateLimiter } from './ratelimit/memory-rate-limiter.js';
+import { RedisRateLimiter } from './ratelimit/redis-rate-limiter.js';
 import type { RateLimiter } from './ratelimit/rate-limiter.js';
 import { openRedisCluster } from './cluster/redis-cluster.js';
 import { LocalFeed } from './feed/local-feed.js';
@@ -95,8 +97,11 @@ export async function buildServer(options: ServerOptions = {}): Promise<FastifyI
     onDeliveryAttempt: (kind, status) => metrics.deliveries.inc({ kind, result: status === 'pending' ? 'retrying' : status }),
   });
   service.onJobFinal(notify.jobFinal);
-  const keys: KeyStore = opts.keyStore ?? (opts.store === 'sqlite' ? new SqliteKeyStore(opts.dataDir) : new MemoryKeyStore());
-  const limiter: RateLimiter = opts.rateLimiter ?? new MemoryRateLimiter(opts.now);
+  // In a cluster the keys live in Redis (same connection and prefix as the jobs), so every instance accepts and revokes alike.
+  const keys: KeyStore =
+    opts.keyStore ?? (opts.store === 'sqlite' ? new SqliteKeyStore(opts.dataDir) : redis ? new RedisKeyStore({ redis: redis.store.redis, prefix: opts.redisPrefix }) : new MemoryKeyStore());
+  // In a cluster the buckets live in Redis, so a key's limit holds across instances.
+  const limiter: RateLimiter = opts.rateLimiter ?? (redis ? new RedisRateLimiter(redis.store.redis, opts.redisPrefix) : new MemoryRateLimiter(opts.now));
   await bootstrapKeys(keys, opts.apiKeys, opts.now());
   let draining = false;
   app.decorate('jobs', service);
@@ -134,8 +139,11 @@ export async function buildServer(options: ServerOptions = {}): Promise<FastifyI
     await notify.start();
     await service.start();
     if (typeof opts.store === 'string') app.log.info({ store: opts.store, ...storeDetails(opts) }, 'store opened');
-    if (await access.isOpen()) app.log.warn('no API keys configured: running open, all requests act as one tenant (create one with `jobwait keys create`)');
-    else app.log.info('API keys required (Authorization: Bearer <key>)');
+    // Not awaited: the key store may be a Redis that is down right now, which must not hold or fail the start.
+    void access.isOpen().then(
+      (open) => (open ? app.log.warn('no API keys configured: running open, all requests act as one tenant (create one with `jobwait keys create`)') : app.log.info('API keys required (Authorization: Bearer <key>)')),
+      (error: unknown) => app.log.warn({ err: error }, 'could not read the API keys at start (store unreachable); requests need it'),
+    );
     app.log.info(opts.rateLimit === false ? 'rate limits off' : { rateLimit: opts.rateLimit }, 'rate limits per key (per IP when open)');
   });
   app.addHook('preClose', async () => {

@@ -16,10 +16,12 @@ export { generateApiKey, parseApiKey, maskApiKey, API_KEY_PATTERN } from './auth
 export type { ApiKeyRecord, KeyStore, RateLimitPolicy } from './auth/key-store.js';
 export { SqliteKeyStore } from './auth/sqlite-key-store.js';
 export { MemoryKeyStore } from './auth/memory-key-store.js';
+export { RedisKeyStore, type RedisKeyStoreOptions } from './auth/redis-key-store.js';
 export type { Delivery, DeliveryAttempt, DeliveryKind, DeliveryStatus, DeliveryUpdate, ClaimedDelivery, JobEvent, WebhookPayload } from './notify/delivery.js';
 export type { DeliveryStore, NewDelivery } from './notify/delivery-store.js';
 export { SqliteDeliveryStore } from './notify/delivery-store-sqlite.js';
 export { MemoryDeliveryStore } from './notify/delivery-store-memory.js';
+export { RedisDeliveryStore, type RedisDeliveryStoreOptions } from './notify/delivery-store-redis.js';
 export { generateWebhookSecret, signWebhook, verifyWebhook, webhookHeaders, WEBHOOK_SECRET_PREFIX, type WebhookHeaders } from './notify/webhook-signature.js';
 export type { DefaultEndpointLookup, WebhookEndpoint } from './notify/webhook-secrets.js';
 export { DEFAULT_RETRY_SCHEDULE_MS } from './notify/retry-schedule.js';

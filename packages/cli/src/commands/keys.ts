@@ -1,8 +1,9 @@
 /**
  * `jobwait keys create|list|revoke`: manages API keys in the server's data
- * folder. Run it on the server's machine; a running server sees a change within a second.
+ * folder (run it on the server's machine), or with `--store redis` in the
+ * cluster's Redis; a running server sees a change within a second.
  */
-import type { ApiKeyRecord } from '@jobwait/server';
+import type { ApiKeyRecord, KeyStore } from '@jobwait/server';
 import { type Command, parseCommandArgs } from '../command.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { json, line } from '../output/terminal.js';
@@ -12,10 +13,14 @@ const USAGE = `Usage:
   jobwait keys list
   jobwait keys revoke <id>
 
-Manages API keys in the server's SQLite data folder (--data-dir, env JOBWAIT_DATA_DIR, default ./data).
+Manages API keys in the server's SQLite data folder (--data-dir, env JOBWAIT_DATA_DIR, default ./data),
+or with --store redis in the Redis a cluster of servers shares.
 'create' prints the key once: only its hash is stored. Once a key exists the server requires keys.
 Options:
-  --data-dir <path>   the server's data folder
+  --store <kind>          sqlite (default) or redis, as the server's --store (env JOBWAIT_STORE)
+  --data-dir <path>       the server's data folder (sqlite)
+  --redis-url <url>       the servers' Redis (env JOBWAIT_REDIS_URL, default redis://127.0.0.1:6379)
+  --redis-prefix <p>      the servers' key prefix (env JOBWAIT_REDIS_PREFIX, default jobwait:)
   --json              print JSON
   -h, --help          show this help`;
 
@@ -31,12 +36,25 @@ export const keysCommand: Command = {
       burst: { type: 'string' },
       'webhook-url': { type: 'string' },
       'data-dir': { type: 'string' },
+      store: { type: 'string' },
+      'redis-url': { type: 'string' },
+      'redis-prefix': { type: 'string' },
     });
     if (values.help) return line(terminal, USAGE), EXIT.ok;
     const [action, ...rest] = positionals;
+    const storeKind = values.store ?? env.JOBWAIT_STORE ?? 'sqlite';
+    if (storeKind !== 'sqlite' && storeKind !== 'redis') throw new UsageError(`--store must be sqlite or redis for keys (a memory server keeps its keys to itself), got ${JSON.stringify(storeKind)}`);
     const dataDir = values['data-dir'] ?? env.JOBWAIT_DATA_DIR ?? './data';
+    const redisUrl = values['redis-url'] ?? env.JOBWAIT_REDIS_URL;
+    const redisPrefix = values['redis-prefix'] ?? env.JOBWAIT_REDIS_PREFIX;
+    if (redisUrl !== undefined && !/^rediss?:\/\/\S+$/.test(redisUrl)) throw new UsageError('--redis-url must be a redis:// or rediss:// URL');
+    if (redisPrefix !== undefined && !/^[\x21-\x7e]{1,100}$/.test(redisPrefix)) throw new UsageError('--redis-prefix must be 1 to 100 printable characters without spaces');
     // Loaded here, not at the top: every other command starts faster without SQLite.
-    const { generateApiKey, SqliteKeyStore } = await import('@jobwait/server');
+    const { generateApiKey, SqliteKeyStore, RedisKeyStore, REDIS_STORE_DEFAULTS } = await import('@jobwait/server');
+    const openStore = (): KeyStore =>
+      storeKind === 'redis'
+        ? new RedisKeyStore({ url: redisUrl ?? REDIS_STORE_DEFAULTS.url, prefix: redisPrefix ?? REDIS_STORE_DEFAULTS.prefix })
+        : new SqliteKeyStore(dataDir);
     if (action === 'create') {
       if (rest.length > 0) throw new UsageError('keys create takes no arguments; name the key with --name');
       if (!values.name || values.name.length > 100) throw new UsageError('keys create needs --name <name> (at most 100 characters)');
@@ -47,7 +65,7 @@ export const keysCommand: Command = {
       if (burst !== undefined && rate === undefined) throw new UsageError('--burst needs --rate');
       const webhookUrl = values['webhook-url'];
       if (webhookUrl !== undefined && !/^https?:\/\/\S+$/.test(webhookUrl)) throw new UsageError('--webhook-url must be an http(s) URL');
-      const store = new SqliteKeyStore(dataDir);
+      const store = openStore();
       try {
         const made = generateApiKey();
         const record: ApiKeyRecord = { id: made.id, name: values.name, hash: made.hash, createdAt: Date.now() };
@@ -65,7 +83,7 @@ export const keysCommand: Command = {
       }
     }
     if (action === 'list') {
-      const store = new SqliteKeyStore(dataDir);
+      const store = openStore();
       try {
         const keys = await store.list();
         const shown = keys.map(({ hash: _hash, ...rest_ }) => rest_);
@@ -81,7 +99,7 @@ export const keysCommand: Command = {
     }
     if (action === 'revoke') {
       if (rest.length !== 1) throw new UsageError('keys revoke takes exactly one argument: the key id');
-      const store = new SqliteKeyStore(dataDir);
+      const store = openStore();
       try {
         if (!(await store.revoke(rest[0]!, Date.now()))) {
           terminal.err.write(`jobwait keys: no key with id ${rest[0]}\n`);

@@ -34,6 +34,17 @@ export interface WaitResult {
   changed: boolean;
 }
 
+/**
+ * What ends a held wait early: an `AbortSignal`, or any lighter object with these members. The
+ * routes pass one that costs a few bytes (`http/while-connected.ts`): an AbortController is an
+ * EventTarget of ~1 KB per held request (heap snapshots, bench/server, issue 8).
+ */
+export interface WaitSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
 /** Called once per job when it reaches a final state (settled or canceled), on the instance that made the change. */
 export type FinalHandler = (job: JobRecord) => Promise<void>;
 
@@ -146,7 +157,7 @@ export class JobService {
    * changes from now), or `timeoutMs` passes, or `signal` aborts. Subscribes before reading, so
    * a change between the two is never missed.
    */
-  async waitForChange(tenant: string, id: string, timeoutMs: number, knownVersion: number | undefined, signal: AbortSignal): Promise<WaitResult> {
+  async waitForChange(tenant: string, id: string, timeoutMs: number, knownVersion: number | undefined, signal: WaitSignal): Promise<WaitResult> {
     // The newest version published since subscribing; `wake` is armed once the hold starts.
     let published: JobRecord | undefined;
     let wake: (() => void) | undefined;

@@ -1,6 +1,6 @@
 /**
- * One behaviour for every delivery store (memory, SQLite; a Redis store joins
- * by adding a harness): idempotent enqueue, atomic claims with leases,
+ * One behaviour for every delivery store (memory, SQLite, and Redis on the
+ * real Redis under a prefix of its own): idempotent enqueue, atomic claims with leases,
  * token-checked completion, disabled endpoints, shared settings.
  */
 import assert from 'node:assert/strict';
@@ -11,6 +11,8 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { DeliveryStore, NewDelivery } from './delivery-store.js';
 import { MemoryDeliveryStore } from './delivery-store-memory.js';
 import { SqliteDeliveryStore } from './delivery-store-sqlite.js';
+import { RedisDeliveryStore } from './delivery-store-redis.js';
+import { deleteKeys, testRedis, uniquePrefix } from '../../../../test/helpers/redis.js';
 
 interface Harness {
   name: string;
@@ -24,6 +26,22 @@ const harnesses: Harness[] = [
     open: async () => {
       const store = new SqliteDeliveryStore({ path: ':memory:' });
       return { store, dispose: () => store.close() };
+    },
+  },
+  {
+    name: 'redis',
+    open: async () => {
+      const prefix = uniquePrefix('deliveries');
+      const redis = testRedis();
+      const store = new RedisDeliveryStore({ redis, prefix });
+      return {
+        store,
+        dispose: async () => {
+          await store.close();
+          await deleteKeys(prefix);
+          redis.disconnect();
+        },
+      };
     },
   },
 ];
@@ -183,6 +201,35 @@ describe('sqlite delivery store on a file', () => {
       await b.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('redis delivery store', () => {
+  it('gives each due delivery to one of two connections claiming at once, and shares settings and disabled endpoints', async () => {
+    const prefix = uniquePrefix('deliveries');
+    const ra = testRedis();
+    const rb = testRedis();
+    try {
+      const a = new RedisDeliveryStore({ redis: ra, prefix });
+      const b = new RedisDeliveryStore({ redis: rb, prefix });
+      for (let n = 1; n <= 50; n++) await a.enqueue(delivery(n));
+      await a.disableEndpoint('tenant-a', 'https://gone.example/', T0, '410');
+      assert.equal(await a.ensureSetting('k', 'v'), 'v');
+      assert.equal(await b.ensureSetting('k', 'other'), 'v', 'a setting is shared by every instance');
+      assert.equal(await b.isEndpointDisabled('tenant-a', 'https://gone.example/'), true);
+      const claims = await Promise.all([a, b, a, b, a, b].map((s) => s.claimDue(T0 + 100, 60_000, 10)));
+      const ids = claims.flat().map((d) => d.id);
+      assert.equal(ids.length, 50);
+      assert.equal(new Set(ids).size, 50);
+      const [one] = claims.flat();
+      assert.ok(one);
+      assert.equal(await b.complete(one.id, one.claimToken, { status: 'delivered' }, T0 + 200), true);
+      assert.equal(await a.complete(one.id, one.claimToken, { status: 'delivered' }, T0 + 200), false);
+    } finally {
+      ra.disconnect();
+      rb.disconnect();
+      await deleteKeys(prefix);
     }
   });
 });

@@ -9,12 +9,14 @@ import type { JobRecord } from '../jobs/job-record.js';
 import { OPEN_TENANT } from '../auth/access-control.js';
 import type { JobStore } from '../store/job-store.js';
 import { MemoryStore } from '../store/memory-store.js';
+import { RedisStore } from '../store/redis-store.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import type { DeliveryKind, DeliveryStatus } from './delivery.js';
 import type { DeliverySender } from './delivery-sender.js';
 import { DeliveryDispatcher } from './delivery-dispatcher.js';
 import type { DeliveryStore } from './delivery-store.js';
 import { MemoryDeliveryStore } from './delivery-store-memory.js';
+import { RedisDeliveryStore } from './delivery-store-redis.js';
 import { SqliteDeliveryStore } from './delivery-store-sqlite.js';
 import { EmailNotifier } from './email-notifier.js';
 import { JobNotifier } from './job-notifier.js';
@@ -24,7 +26,7 @@ import { WebhookTargetPolicy, type LookupAll } from './webhook-target.js';
 
 /** What {@link Notifications} needs (normalized server options and the parts it hooks into). */
 export interface NotificationsOptions {
-  /** The job store: a SQLite job store gets its deliveries in the same file. */
+  /** The job store: a SQLite job store gets its deliveries in the same file, a Redis one in the same Redis. */
   jobStore: JobStore;
   /** Delivery store to use instead (e.g. a Redis one in cluster mode); not closed by {@link Notifications.close}. */
   deliveryStore?: DeliveryStore | undefined;
@@ -53,9 +55,11 @@ export class Notifications {
   readonly dispatcher: DeliveryDispatcher;
   private readonly notifier: JobNotifier;
   private readonly ownsStore: boolean;
+  private readonly log: FastifyBaseLogger;
 
   constructor(options: NotificationsOptions) {
     const log = options.log.child({ component: 'notify' });
+    this.log = log;
     const { store, owned, persistent } = deliveryStoreFor(options);
     this.deliveries = store;
     this.ownsStore = owned;
@@ -94,7 +98,8 @@ export class Notifications {
 
   /** Settles the signing secret and starts sending (deliveries left pending by a previous run go first). */
   async start(): Promise<void> {
-    await this.secrets.start();
+    // Not awaited: a shared store (Redis) that is down must not hold or fail the start; the secret is then settled on first use.
+    this.secrets.start().catch((error: unknown) => this.log.warn({ err: error }, 'could not settle the webhook signing secret at start (store unreachable); it is settled on first use'));
     this.dispatcher.start();
   }
 
@@ -115,6 +120,10 @@ function deliveryStoreFor(options: NotificationsOptions): { store: DeliveryStore
   if (options.jobStore instanceof SqliteStore) {
     const path = options.jobStore.path;
     return { store: new SqliteDeliveryStore({ path }), owned: true, persistent: path !== ':memory:' };
+  }
+  // Same connection and prefix as the jobs: shared by the cluster, kept across restarts.
+  if (options.jobStore instanceof RedisStore) {
+    return { store: new RedisDeliveryStore({ redis: options.jobStore.redis, prefix: options.jobStore.prefix }), owned: true, persistent: true };
   }
   return { store: new MemoryDeliveryStore(), owned: true, persistent: false };
 }

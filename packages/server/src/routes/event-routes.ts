@@ -51,12 +51,15 @@ export async function eventRoutes(app: FastifyInstance, options: EventRoutesOpti
         if (!stream || stream.isClosed) return;
         const now = service.now();
         const { version, status, updatedAt } = effectiveState(job, now);
+        const final = isFinal(status);
         if (version > sent) {
           sent = version;
-          stream.send(job.id, { id: String(version), event: 'job', data: JSON.stringify(jobView(job, now)) });
+          const event = { id: String(version), event: 'job', data: viewJson(job, now, final) };
           sentFinal(status, updatedAt, openedAt, now);
+          if (final) return stream.end(event);
+          stream.send(job.id, event);
         }
-        if (isFinal(status)) stream.close();
+        if (final) stream.close();
       };
       const unsubscribe = await service.feed.subscribeJob(id, (change) => (stream ? deliver(change.job) : early.push(change)));
       let job: JobRecord;
@@ -114,6 +117,17 @@ export async function eventRoutes(app: FastifyInstance, options: EventRoutesOpti
       for (const change of early) deliver(change.job);
     },
   );
+}
+
+/** Final views, serialized once per record: every stream of a job is handed the same record when it settles. */
+const finalViews = new WeakMap<JobRecord, string>();
+
+/** `jobView(job, now)` as JSON; a final view does not depend on `now`, so it is made once per record. */
+function viewJson(job: JobRecord, now: number, final: boolean): string {
+  if (!final) return JSON.stringify(jobView(job, now));
+  let json = finalViews.get(job);
+  if (json === undefined) finalViews.set(job, (json = JSON.stringify(jobView(job, now))));
+  return json;
 }
 
 /** Headers already set on the reply (request id, rate limit), for a hijacked stream. */

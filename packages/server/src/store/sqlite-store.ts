@@ -1,7 +1,9 @@
 /**
  * The embedded default store: one SQLite file (better-sqlite3, WAL). Every
  * statement is prepared once; creates with an Idempotency-Key run in one
- * transaction, so a repeated key can never make a twin.
+ * transaction, so a repeated key can never make a twin. Creates without one
+ * are group-committed: those arriving in the same turn of the event loop share
+ * one transaction, and each answers once its row is committed.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +25,19 @@ interface Row {
   metadata: string | null;
   callback_url: string | null;
   notify_email: string | null;
+}
+
+/** A job row as an array, in {@link COLUMNS} order: raw rows skip building an object with 12 named keys per read. */
+type RawRow = [string, string, JobStatus, Outcome, number, number, number, number, number, string | null, string | null, string | null];
+
+/** The columns of {@link RawRow}, for the hot reads. */
+const COLUMNS = 'id, tenant, state, outcome, created_at, due_at, updated_at, duration, version, metadata, callback_url, notify_email';
+
+/** A create waiting for the next group commit. */
+interface PendingCreate {
+  row: Row;
+  resolve: (result: CreateResult) => void;
+  reject: (error: unknown) => void;
 }
 
 const SCHEMA = `
@@ -95,8 +110,9 @@ export class SqliteStore implements JobStore {
     this.stmt = {
       insert: db.prepare(`INSERT INTO jobs (id, tenant, state, outcome, created_at, due_at, updated_at, duration, version, metadata, callback_url, notify_email)
         VALUES (@id, @tenant, @state, @outcome, @created_at, @due_at, @updated_at, @duration, @version, @metadata, @callback_url, @notify_email)`),
-      get: db.prepare<[string, string], Row>('SELECT * FROM jobs WHERE id = ? AND tenant = ?'),
-      getById: db.prepare<[string], Row>('SELECT * FROM jobs WHERE id = ?'),
+      // Raw rows on the read paths every poll takes: ~2 µs of ~6 µs per read (bench/server, issue 8).
+      get: db.prepare<[string, string], RawRow>(`SELECT ${COLUMNS} FROM jobs WHERE id = ? AND tenant = ?`).raw(true),
+      getById: db.prepare<[string], RawRow>(`SELECT ${COLUMNS} FROM jobs WHERE id = ?`).raw(true),
       idemGet: db.prepare<[string, string], { fingerprint: string; job_id: string }>('SELECT fingerprint, job_id FROM idempotency_keys WHERE tenant = ? AND key = ?'),
       idemInsert: db.prepare('INSERT INTO idempotency_keys (tenant, key, fingerprint, job_id, created_at) VALUES (?, ?, ?, ?, ?)'),
       idemPrune: db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?'),
@@ -106,7 +122,9 @@ export class SqliteStore implements JobStore {
       settle: db.prepare<[string], Row>(`UPDATE jobs SET state = outcome, version = version + 1, updated_at = due_at WHERE id = ? AND state = 'pending' RETURNING *`),
       nextDue: db.prepare<[], { due: number | null }>(`SELECT MIN(due_at) AS due FROM jobs WHERE state = 'pending'`),
       setTimer: db.prepare('INSERT INTO current_timers (tenant, job_id) VALUES (?, ?) ON CONFLICT (tenant) DO UPDATE SET job_id = excluded.job_id'),
-      getTimer: db.prepare<[string], Row>('SELECT jobs.* FROM current_timers JOIN jobs ON jobs.id = current_timers.job_id WHERE current_timers.tenant = ?'),
+      getTimer: db
+        .prepare<[string], RawRow>(`SELECT ${COLUMNS.replace(/(\w+)/g, 'jobs.$1')} FROM current_timers JOIN jobs ON jobs.id = current_timers.job_id WHERE current_timers.tenant = ?`)
+        .raw(true),
       changedSince: db.prepare<{ tenant: string; since: number; now: number; limit: number }, Row>(`SELECT * FROM jobs WHERE tenant = @tenant AND (
           (state != 'pending' AND updated_at >= @since)
           OR (state = 'pending' AND due_at >= @since AND due_at <= @now)
@@ -120,7 +138,7 @@ export class SqliteStore implements JobStore {
         if (prior) {
           if (prior.fingerprint !== claim.fingerprint) return { kind: 'mismatch' };
           const job = this.stmt.getById.get(prior.job_id);
-          if (job) return { kind: 'replayed', job: fromRow(job) };
+          if (job) return { kind: 'replayed', job: fromRaw(job) };
         }
         this.stmt.idemInsert.run(row.tenant, claim.key, claim.fingerprint, row.id, row.created_at);
       }
@@ -135,20 +153,52 @@ export class SqliteStore implements JobStore {
       }
       return settled;
     });
+    this.insertBatch = db.transaction((rows: Row[]): void => {
+      for (const row of rows) this.stmt.insert.run(row);
+    });
     this.listStatements = new Map();
   }
 
   private readonly createTx: (row: Row, claim: IdempotencyClaim | undefined) => CreateResult;
   private readonly settleTx: (now: number, limit: number) => JobRecord[];
+  private readonly insertBatch: (rows: Row[]) => void;
+  private pendingCreates: PendingCreate[] = [];
   private readonly listStatements: Map<string, Database.Statement<Record<string, unknown>, Row>>;
 
   async create(job: JobRecord, idempotency?: IdempotencyClaim): Promise<CreateResult> {
-    return this.createTx(toRow(job), idempotency);
+    if (idempotency) return this.createTx(toRow(job), idempotency);
+    // Group commit: one commit per job (a WAL write and a lock round each) capped creates near
+    // 5,000/s; batched, the same durability costs a fraction (bench/server, issue 8).
+    return new Promise((resolve, reject) => {
+      if (this.pendingCreates.push({ row: toRow(job), resolve, reject }) === 1) setImmediate(() => this.commitCreates());
+    });
+  }
+
+  /** Commits every waiting create in one transaction, then answers each. */
+  private commitCreates(): void {
+    const batch = this.pendingCreates;
+    if (batch.length === 0) return;
+    this.pendingCreates = [];
+    try {
+      this.insertBatch(batch.map((pending) => pending.row));
+    } catch {
+      // One bad row must not fail the others: commit them one by one, and fail only those that fail.
+      for (const { row, resolve, reject } of batch) {
+        try {
+          this.stmt.insert.run(row);
+          resolve({ kind: 'created', job: fromRow(row) });
+        } catch (error) {
+          reject(error);
+        }
+      }
+      return;
+    }
+    for (const { row, resolve } of batch) resolve({ kind: 'created', job: fromRow(row) });
   }
 
   async get(tenant: string, id: string): Promise<JobRecord | undefined> {
     const row = this.stmt.get.get(id, tenant);
-    return row && fromRow(row);
+    return row && fromRaw(row);
   }
 
   async list(tenant: string, query: ListQuery, now: number): Promise<JobRecord[]> {
@@ -175,7 +225,7 @@ export class SqliteStore implements JobStore {
     const row = this.stmt.cancel.get({ id, tenant, now });
     if (row) return { kind: 'canceled', job: fromRow(row) };
     const current = this.stmt.get.get(id, tenant);
-    return current ? { kind: 'final', job: fromRow(current) } : { kind: 'missing' };
+    return current ? { kind: 'final', job: fromRaw(current) } : { kind: 'missing' };
   }
 
   async settleDue(now: number, limit: number): Promise<JobRecord[]> {
@@ -192,7 +242,7 @@ export class SqliteStore implements JobStore {
 
   async getCurrentTimer(tenant: string): Promise<JobRecord | undefined> {
     const row = this.stmt.getTimer.get(tenant);
-    return row && fromRow(row);
+    return row && fromRaw(row);
   }
 
   /** Forgets idempotency keys older than `before` (ms since epoch). */
@@ -205,7 +255,9 @@ export class SqliteStore implements JobStore {
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    this.commitCreates();
+    this.db.close();
   }
 }
 
@@ -224,6 +276,14 @@ function toRow(job: JobRecord): Row {
     callback_url: job.callbackUrl ?? null,
     notify_email: job.notifyEmail ?? null,
   };
+}
+
+function fromRaw([id, tenant, state, outcome, createdAt, dueAt, updatedAt, duration, version, metadata, callbackUrl, notifyEmail]: RawRow): JobRecord {
+  const job: JobRecord = { id, tenant, state, outcome, createdAt, dueAt, updatedAt, duration, version };
+  if (metadata !== null) job.metadata = JSON.parse(metadata) as Record<string, unknown>;
+  if (callbackUrl !== null) job.callbackUrl = callbackUrl;
+  if (notifyEmail !== null) job.notifyEmail = notifyEmail;
+  return job;
 }
 
 function fromRow(row: Row): JobRecord {
