@@ -1,12 +1,13 @@
 /**
- * `npm run bench:server [-- --quick] [-- --no-docs] [-- --waiters N] [-- --only throughput,long-poll,sse] [-- --cpu-prof]
- * [-- --server-root <dir>]`:
+ * `npm run bench:server [-- --quick] [-- --no-docs] [-- --waiters N] [-- --only throughput,long-poll,sse]
+ * [-- --cpu-prof] [-- --server build|source|dist] [-- --server-root <dir>]`:
  * server throughput, create rate and held waiters, side by side with a bare node:http handler (issue 8).
  *
- * Everything runs on 127.0.0.1, each server in its own process (the jobwait server from source,
- * `bin.ts --rate-limit 0 --log-level warn`, SQLite store in a fresh temp dir; the baseline
- * `bench/bare-server.ts`), so the load generator (autocannon, in this process) and the waiters
- * (`bench/waiter-worker.ts` processes) never share the event loop of the server they measure.
+ * Everything runs on 127.0.0.1, each server in its own process: the jobwait server (`bin --rate-limit 0
+ * --log-level warn`, SQLite store in a fresh temp dir; by default a plain transpile of the current source,
+ * see bench/server-build.ts) and the baseline `bench/bare-server.ts`. The load generator (autocannon, in
+ * this process) and the waiters (`bench/waiter-worker.ts` processes) never share the event loop of the
+ * server they measure.
  *
  * 1. Throughput, autocannon with 100 connections, a warm-up round then a measured round:
  *    `GET /v1/jobs/{id}` and `GET /status` against the baseline answering a body of the same size
@@ -16,10 +17,13 @@
  *    (VmRSS held − VmRSS before) / N; lateness = when a waiter got the final state − dueAt
  *    (client-side, same clock); event-loop delay = round-trip of `GET /healthz` every 50 ms
  *    while they are held (plus `nodejs_eventloop_lag_p99_seconds` from `/metrics` when served).
+ *    Then the same N waiters on the bare handler: the floor of this machine.
  * 3. The same with N event streams (`GET /v1/jobs/{id}/events`).
  *
- * Default run about 4 minutes, `--quick` under 1 minute (short rounds, 2,000 waiters).
- * Exit code 0 when every target passes, 1 when one fails, 3 on the hard timeout.
+ * `--cpu-prof` profiles every jobwait server and prints where their time went; `--server-root` measures
+ * another tree (a copy of an older one, for before/after figures).
+ * Default run 4-5 minutes (longer leads on a busy machine), `--quick` under 1 minute (short rounds,
+ * 2,000 waiters, no bare waiters). Exit code 0 when every target passes, 1 when one fails, 3 on the hard timeout.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';

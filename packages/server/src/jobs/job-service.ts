@@ -85,13 +85,25 @@ export class JobService {
 
   /** Publishes a change and, for a final state, runs the final handlers; a failing handler is logged, never fatal. */
   private async changed(job: JobRecord): Promise<void> {
-    await this.feed.publish({ tenant: job.tenant, job });
+    try {
+      await this.feed.publish({ tenant: job.tenant, job });
+    } catch (error) {
+      // Not fatal, and not a reason to skip the notifications: waiters still learn of the change
+      // (a held request re-reads at its end, status follows dueAt, feeds resync on reconnect).
+      this.log.error({ err: error, jobId: job.id }, 'publishing a change failed');
+    }
     if (job.state === 'pending') return;
-    for (const handler of this.finalHandlers) {
+    for (const handler of this.finalHandlers) await this.runFinalHandler(handler, job);
+  }
+
+  /** Runs one final-state handler, retrying a failure a few times: enqueues are idempotent, a lost one is a lost webhook. */
+  private async runFinalHandler(handler: FinalHandler, job: JobRecord): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
       try {
-        await handler(job);
+        return await handler(job);
       } catch (error) {
-        this.log.error({ err: error, jobId: job.id }, 'final-state handler failed');
+        if (attempt >= 3) return void this.log.error({ err: error, jobId: job.id }, 'final-state handler failed');
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
       }
     }
   }
