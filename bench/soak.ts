@@ -140,7 +140,7 @@ const timeline = [
   '|---|---|---|---|',
   ...samples.map((s) => `| ${(s.at / 1000).toFixed(0)} | ${(s.rssKb / 1024).toFixed(1)} | ${s.fds.other} + ${s.fds.sockets} | ${s.p99.toFixed(2)} |`),
 ].join('\n');
-const report = `### Soak (\`npm run bench:soak${quick ? ' -- --quick' : ''}\`)
+const report = `### Soak (\`npm run bench:soak${args.length ? ` -- ${args.filter((a) => a !== '--no-write').join(' ')}` : ''}\`)
 
 ${new Date().toISOString()}, ${cpus()[0]?.model ?? 'cpu'} x ${cpus().length}, Node ${process.version}. ${minutes} min, ${CONCURRENCY} concurrent workers
 (create, then wait by long-poll / SSE / hinted polling / auto, 10 % cancels, a list every 25th), SQLite store,

@@ -93,7 +93,7 @@ describe('request logs', () => {
   it('never writes an API key, an Authorization header, a secret or an email address', () => {
     const all = raw.join('');
     assert.ok(all.length > 0);
-    for (const secret of [key.key, key.key.split('_')[2]!, 'session=s3cr3t', 'whsec_c2VjcmV0', EMAIL, 'alice.liddell']) {
+    for (const secret of [key.key, key.key.slice('jw_'.length + 13), 'session=s3cr3t', 'whsec_c2VjcmV0', EMAIL, 'alice.liddell']) {
       assert.ok(!all.includes(secret), `${secret} appears in the logs`);
     }
   });
