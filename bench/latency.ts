@@ -13,7 +13,7 @@
  * bound (">=").
  * Full mode (`--full`): 16 seeded jobs of 1..300 s (61 and 300 s included), about 9 minutes.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { setMaxListeners } from 'node:events';
 import { cpus, loadavg, platform, release, tmpdir } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { JobwaitClient, SEED_SCHEDULE, isTerminal, nextPollDelay, poll, sleep, type FetchLike, type Job } from '@jobwait/client';
 import { buildServer } from '@jobwait/server';
 import { WaiterState, createWaiter } from '@smithy/util-waiter';
+import { writeBenchSection } from './bench-report.js';
 
 // ---------------------------------------------------------------- options
 
@@ -350,21 +351,7 @@ function perJobTable(results: Result[], seconds: number[]): string {
 }
 
 function writeDocs(section: string): void {
-  const begin = '<!-- bench:latency -->';
-  const end = '<!-- /bench:latency -->';
-  const block = `${begin}\n${section.trim()}\n${end}`;
-  let text: string;
-  try {
-    text = readFileSync(DOCS, 'utf8');
-  } catch {
-    text = '# Benchmarks\n';
-  }
-  const from = text.indexOf(begin);
-  const to = text.indexOf(end);
-  if (from >= 0 && to > from) text = `${text.slice(0, from)}${block}${text.slice(to + end.length)}`;
-  else text = `${text.replace(/\s*$/, '')}\n\n${block}\n`;
-  mkdirSync(dirname(DOCS), { recursive: true });
-  writeFileSync(DOCS, text);
+  writeBenchSection('latency', section, DOCS);
 }
 
 // ---------------------------------------------------------------- main
