@@ -2,7 +2,7 @@
  * Writes one benchmark's section of docs/benchmarks.md between
  * `<!-- bench:NAME -->` and `<!-- /bench:NAME -->`, keeping every other section.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -27,5 +27,8 @@ export function writeBenchSection(name: string, markdown: string, path = BENCHMA
   if (start !== -1 && end > start) text = `${text.slice(0, start)}${block}${text.slice(end + close.length)}`;
   else text = `${text.trimEnd()}\n\n${block}\n`;
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, text);
+  // Write then rename: benchmarks run side by side must never leave a half-written file.
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
 }

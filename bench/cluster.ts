@@ -12,7 +12,6 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +20,7 @@ import type { Job } from '@jobwait/client';
 import { startInstance, stopInstance } from '../test/helpers/cluster.js';
 import { deleteKeys, testRedis, TEST_REDIS_URL } from '../test/helpers/redis.js';
 import type { ServerProcess } from '../test/helpers/server-process.js';
+import { writeBenchSection } from './bench-report.js';
 
 const TARGET_P99_MS = 15;
 const HARD_TIMEOUT_MS = 180_000;
@@ -163,7 +163,7 @@ measurement (stalls of the machine itself, which every wake above also meets).
 **${verdict}**`;
     console.log(`\n${section}\n`);
     if (WRITE) {
-      writeDocs(section);
+      writeBenchSection('cluster', section);
       console.log(`written to ${DOCS}`);
     }
     return pass ? 0 : 1;
@@ -275,25 +275,5 @@ function row(label: string, s: Stats): string {
   return `| ${label} | ${s.n} | ${fmt(s.p50)} | ${fmt(s.p95)} | ${fmt(s.p99)} | ${fmt(s.max)} |`;
 }
 
-/** Replaces this bench's section of docs/benchmarks.md (or appends it), keeping the others. */
-function writeDocs(section: string): void {
-  const begin = '<!-- bench:cluster -->';
-  const end = '<!-- /bench:cluster -->';
-  const block = `${begin}\n${section.trim()}\n${end}`;
-  let text: string;
-  try {
-    text = readFileSync(DOCS, 'utf8');
-  } catch {
-    text = '# Benchmarks\n';
-  }
-  const from = text.indexOf(begin);
-  const to = text.indexOf(end);
-  if (from >= 0 && to > from) text = `${text.slice(0, from)}${block}${text.slice(to + end.length)}`;
-  else text = `${text.replace(/\s*$/, '')}\n\n${block}\n`;
-  mkdirSync(dirname(DOCS), { recursive: true });
-  const tmp = `${DOCS}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, DOCS);
-}
 
 process.exitCode = await main();

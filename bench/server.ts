@@ -26,7 +26,7 @@
  * 2,000 waiters, no bare waiters). Exit code 0 when every target passes, 1 when one fails, 3 on the hard timeout.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { cpus, loadavg, platform, release, tmpdir } from 'node:os';
@@ -37,6 +37,7 @@ import autocannon, { type Result as CannonResult } from 'autocannon';
 import { formatProfile } from './cpu-profile.js';
 import { buildServerCopy, type ServerBuild } from './server-build.js';
 import type { WaitTarget, WorkerCommand, WorkerReport } from './waiter-worker.js';
+import { writeBenchSection } from './bench-report.js';
 
 // ---------------------------------------------------------------- options
 
@@ -649,23 +650,6 @@ const SERVER_TEXT = {
 
 // ---------------------------------------------------------------- docs
 
-function writeDocs(section: string): void {
-  const begin = '<!-- bench:server -->';
-  const end = '<!-- /bench:server -->';
-  const block = `${begin}\n${section.trim()}\n${end}`;
-  let text: string;
-  try {
-    text = readFileSync(DOCS, 'utf8');
-  } catch {
-    text = '# Benchmarks\n';
-  }
-  const from = text.indexOf(begin);
-  const to = text.indexOf(end);
-  if (from >= 0 && to > from) text = `${text.slice(0, from)}${block}${text.slice(to + end.length)}`;
-  else text = `${text.replace(/\s*$/, '')}\n\n${block}\n`;
-  mkdirSync(dirname(DOCS), { recursive: true });
-  writeFileSync(DOCS, text);
-}
 
 // ---------------------------------------------------------------- main
 
@@ -721,7 +705,7 @@ async function main(): Promise<number> {
   for (const p of profiles) console.log(`\n${p}`);
 
   if (WRITE_DOCS) {
-    writeDocs(`## Server throughput and held waiters: \`npm run bench:server\`
+    writeBenchSection('server', `## Server throughput and held waiters: \`npm run bench:server\`
 
 - Command: \`${COMMAND}\` (\`-- --quick\` for a shorter run with ${fmt(2_000)} waiters)
 - Date: ${new Date().toISOString()}
