@@ -10,7 +10,12 @@
  *   time answers every waiter of it in one loop, with ETag and SSE `id:` as jobwait sends them
  *   (version 1 pending, 2 final). `DELETE /v1/jobs/bare-<dueAt>` answers its waiters at once.
  *
- * Prints `listening <port>` once it listens. Usage: `node bench/bare-server.ts <port> '<job JSON>'` (through tsx).
+ * - The plain answers carry the header lines jobwait's carry (names and values as the bench read
+ *   them from jobwait: request id, `Vary`, ETag, `Cache-Control`, `Retry-After`), so both write
+ *   the same bytes and the ratio measures what jobwait does besides writing its answer.
+ *
+ * Prints `listening <port>` once it listens. Usage:
+ * `node bench/bare-server.ts <port> '<job JSON>' ['<job headers JSON>' '<status headers JSON>']` (through tsx).
  */
 import { createServer, type ServerResponse } from 'node:http';
 
@@ -19,6 +24,9 @@ const job = JSON.parse(process.argv[3] ?? '{}') as Record<string, unknown>;
 const started = Date.now();
 const dueAt = started + 3_600_000;
 const STATUS_BODY = JSON.stringify({ result: 'pending' });
+/** Extra header lines of the plain answers, as `[name, value, name, value…]` (what `writeHead` takes). */
+const jobHeaders = Object.entries(JSON.parse(process.argv[4] ?? '{}') as Record<string, string>).flat();
+const statusHeaders = Object.entries(JSON.parse(process.argv[5] ?? '{}') as Record<string, string>).flat();
 
 interface Waiter {
   res: ServerResponse;
@@ -80,8 +88,9 @@ const server = createServer((req, res) => {
       return;
     }
   }
-  const body = req.url === '/status' ? STATUS_BODY : JSON.stringify({ ...job, etaMs: Math.max(0, dueAt - Date.now()) });
-  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  const status = req.url === '/status';
+  const body = status ? STATUS_BODY : JSON.stringify({ ...job, etaMs: Math.max(0, dueAt - Date.now()) });
+  res.writeHead(200, [...(status ? statusHeaders : jobHeaders), 'content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(body))]);
   res.end(body);
 });
 server.listen(port, '127.0.0.1', () => {

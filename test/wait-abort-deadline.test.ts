@@ -35,7 +35,8 @@ const QUIET_MS = 1500;
  * every request it sends, and an `observer` client for setup and checks (not counted in `sent`).
  */
 async function startServer(t: TestContext, options: ServerOptions = {}, setup?: (app: Awaited<ReturnType<typeof buildServer>>) => void) {
-  const app = await buildServer({ store: 'memory', logger: false, ...options });
+  // The requests are observed by an onRequest hook: plain reads must go through Fastify's pipeline to meet it.
+  const app = await buildServer({ store: 'memory', logger: false, hotReads: false, ...options });
   setup?.(app);
   const arrivals: Arrival[] = [];
   app.addHook('onRequest', async (request) => {

@@ -19,6 +19,8 @@ import { RedisRateLimiter } from './ratelimit/redis-rate-limiter.js';
 import type { RateLimiter } from './ratelimit/rate-limiter.js';
 import { openRedisCluster } from './cluster/redis-cluster.js';
 import { LocalFeed } from './feed/local-feed.js';
+import { createHttpServer } from './http/http-server.js';
+import { hotReads, type RequestListener } from './http/hot-reads.js';
 import { requestIdOf } from './http/request-id.js';
 import { SseHub } from './http/sse-hub.js';
 import { JobService } from './jobs/job-service.js';
@@ -56,7 +58,13 @@ declare module 'fastify' {
 /** Builds the server. Call `listen()` on the result to serve. */
 export async function buildServer(options: ServerOptions = {}): Promise<FastifyInstance> {
   const opts = normalizeServerOptions(options);
+  // Fastify's handler, and in front of it (below, once the service exists) the hot reads.
+  let listener: RequestListener | undefined;
   const app = Fastify({
+    serverFactory: (handler, fastifyOptions) => {
+      listener = handler;
+      return createHttpServer(fastifyOptions, (req, res) => listener!(req, res));
+    },
     ...loggerOption(opts.logger),
     bodyLimit: opts.bodyLimit,
     trustProxy: opts.trustProxy.length > 0 ? [...opts.trustProxy] : false,
@@ -117,6 +125,9 @@ export async function buildServer(options: ServerOptions = {}): Promise<FastifyI
   registerHttpMetrics(app, metrics);
   registerProblemHandlers(app);
   const access = registerAccessControl(app, { keys, limiter, defaultPolicy: opts.rateLimit === false ? undefined : opts.rateLimit, now: opts.now, onRateLimited: (scope) => metrics.rateLimited.inc({ scope }) });
+  if (opts.hotReads && opts.trustProxy.length === 0) {
+    listener = hotReads({ service, store, access, metrics, log: app.log, isClosing: () => draining }, listener!);
+  }
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',

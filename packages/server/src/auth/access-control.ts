@@ -8,7 +8,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { problem, sendProblem } from '../errors/problem-handler.js';
 import type { RateLimiter } from '../ratelimit/rate-limiter.js';
-import { rateLimitHeaders } from '../ratelimit/token-bucket.js';
+import { rateLimitHeaders, type RateDecision } from '../ratelimit/token-bucket.js';
 import type { ApiKeyRecord, KeyStore, RateLimitPolicy } from './key-store.js';
 import { parseApiKey, secretMatches } from './api-key.js';
 
@@ -42,41 +42,81 @@ export interface AccessControlOptions {
   onRateLimited?: ((scope: 'key' | 'ip') => void) | undefined;
 }
 
-/** Installs the hook. Call before registering routes. */
-export function registerAccessControl(app: FastifyInstance, options: AccessControlOptions): { isOpen: () => Promise<boolean> } {
-  const { keys, limiter, defaultPolicy, now } = options;
-  let openCache: { open: boolean; until: number } | undefined;
-  const isOpen = async (): Promise<boolean> => {
-    const t = now();
-    if (!openCache || t >= openCache.until) openCache = { open: !(await keys.hasActiveKeys()), until: t + OPEN_MODE_TTL_MS };
-    return openCache.open;
-  };
+/** Who a request acts for: the API key, or none while the server runs open. */
+export interface Caller {
+  tenant: string;
+  key?: ApiKeyRecord | undefined;
+}
 
+/** A token taken (or refused) from a caller's bucket, with the `RateLimit` headers it answers with. */
+export interface Admission {
+  decision: RateDecision;
+  policy: RateLimitPolicy;
+  /** `RateLimit-Policy` and `RateLimit`, in that order. */
+  headers: [name: string, value: string][];
+  /** Which bucket was charged: the key's, or the client IP's when open. */
+  scope: 'key' | 'ip';
+}
+
+/**
+ * The two questions every API request answers, kept apart so that a path may ask them in its own
+ * order (the hot reads authenticate, read, and only then take a token): who is calling, and may
+ * they call now.
+ */
+export class AccessControl {
+  private openCache: { open: boolean; until: number } | undefined;
+
+  constructor(private readonly options: AccessControlOptions) {}
+
+  /** True while no API key exists (cached for a second: a key created by `jobwait keys` takes effect within it). */
+  async isOpen(): Promise<boolean> {
+    const t = this.options.now();
+    if (!this.openCache || t >= this.openCache.until) this.openCache = { open: !(await this.options.keys.hasActiveKeys()), until: t + OPEN_MODE_TTL_MS };
+    return this.openCache.open;
+  }
+
+  /** The caller an `Authorization` header stands for; undefined when keys are required and it holds no valid one. */
+  async identify(authorization: string | undefined): Promise<Caller | undefined> {
+    if (await this.isOpen()) return { tenant: OPEN_TENANT };
+    const key = await authenticate(authorization, this.options.keys);
+    return key ? { tenant: key.id, key } : undefined;
+  }
+
+  /** Takes one token from the caller's bucket (the IP's when open); undefined when limits are off for them. */
+  async take(caller: Caller, ip: string): Promise<Admission | undefined> {
+    const policy = caller.key?.rateLimit ?? this.options.defaultPolicy;
+    if (!policy) return undefined;
+    const scope = caller.key ? 'key' : 'ip';
+    const decision = await this.options.limiter.take(caller.key ? `key:${caller.key.id}` : `ip:${ip}`, policy);
+    const headers = rateLimitHeaders(decision);
+    return { decision, policy, scope, headers: [['ratelimit-policy', headers['ratelimit-policy']], ['ratelimit', headers.ratelimit]] };
+  }
+}
+
+/** Installs the hook. Call before registering routes. */
+export function registerAccessControl(app: FastifyInstance, options: AccessControlOptions): AccessControl {
+  const access = new AccessControl(options);
   app.decorateRequest('tenant', OPEN_TENANT);
   app.addHook('onRequest', async (request, reply) => {
     const config = request.routeOptions.config;
     if (config.public || request.routeOptions.url === undefined || request.url.startsWith('/docs')) return;
-    let key: ApiKeyRecord | undefined;
-    if (!(await isOpen())) {
-      key = await authenticate(request.headers.authorization, keys);
-      if (!key) {
-        reply.header('www-authenticate', 'Bearer realm="jobwait"');
-        return deny(request, reply, 401, 'JOBWAIT_ERR_UNAUTHORIZED', request.headers.authorization ? 'the API key is not valid or was revoked' : 'send an API key as Authorization: Bearer <key>');
-      }
-      request.tenant = key.id;
+    const caller = await access.identify(request.headers.authorization);
+    if (!caller) {
+      reply.header('www-authenticate', 'Bearer realm="jobwait"');
+      return deny(request, reply, 401, 'JOBWAIT_ERR_UNAUTHORIZED', request.headers.authorization ? 'the API key is not valid or was revoked' : 'send an API key as Authorization: Bearer <key>');
     }
-    const policy = key?.rateLimit ?? defaultPolicy;
-    if (!policy) return;
-    const decision = await limiter.take(key ? `key:${key.id}` : `ip:${request.ip}`, policy);
-    const headers = rateLimitHeaders(decision);
-    reply.header('ratelimit-policy', headers['ratelimit-policy']).header('ratelimit', headers.ratelimit);
+    request.tenant = caller.tenant;
+    const admission = await access.take(caller, request.ip);
+    if (!admission) return;
+    for (const [name, value] of admission.headers) reply.header(name, value);
+    const { decision, policy } = admission;
     if (!decision.allowed) {
-      options.onRateLimited?.(key ? 'key' : 'ip');
+      options.onRateLimited?.(admission.scope);
       reply.header('retry-after', String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000))));
       return deny(request, reply, 429, 'JOBWAIT_ERR_RATE_LIMITED', `rate limit of ${policy.perSecond}/s (burst ${policy.burst}) reached; retry after the Retry-After delay`);
     }
   });
-  return { isOpen };
+  return access;
 }
 
 async function authenticate(header: string | undefined, keys: KeyStore): Promise<ApiKeyRecord | undefined> {

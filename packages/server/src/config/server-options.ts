@@ -77,6 +77,14 @@ export interface ServerOptions {
    */
   trustProxy?: readonly string[] | string;
   /**
+   * Answer plain `GET /v1/jobs/{id}` and `GET /status` reads ahead of Fastify's request pipeline
+   * (`http/hot-reads.ts`: same answers, a fraction of the CPU). Off while `trustProxy` is set.
+   * Hooks added to the instance `buildServer()` returns do not see these reads: `false` sends every
+   * request through Fastify (for such hooks, to compare, or to rule the fast path out).
+   * @default true
+   */
+  hotReads?: boolean;
+  /**
    * `true` for pino logs at info; `false` for none; a pino logger (used as it is); or the level and
    * where lines go (`stream`, stdout by default). Except for a logger of your own, credentials are
    * redacted and email addresses masked (see `logging/log-options.ts`).
@@ -158,6 +166,7 @@ export const SERVER_DEFAULTS = Object.freeze({
   heartbeatMs: 15_000,
   bodyLimit: 65_536,
   trustProxy: Object.freeze([]) as readonly string[],
+  hotReads: true,
   redisUrl: 'redis://127.0.0.1:6379',
   redisPrefix: 'jobwait:',
   retentionSeconds: 604_800,
@@ -217,6 +226,7 @@ export function normalizeServerOptions(options: ServerOptions = {}): NormalizedS
   }
   positive('body-limit', merged.bodyLimit);
   merged.trustProxy = normalizeTrustProxy(merged.trustProxy);
+  if (typeof merged.hotReads !== 'boolean') throw new ConfigError('hot-reads', 'must be true or false');
   validateNotifyOptions(merged);
   if (merged.metricsToken !== undefined && (typeof merged.metricsToken !== 'string' || !/^[\x21-\x7e]+$/.test(merged.metricsToken))) {
     throw new ConfigError('metrics-token', 'must be printable characters without spaces');

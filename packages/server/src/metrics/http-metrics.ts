@@ -8,8 +8,6 @@ const UNMATCHED = 'unmatched';
 /** Adds the `onResponse` hook. Register on the root instance so it sees every route. */
 export function registerHttpMetrics(app: FastifyInstance, metrics: ServerMetrics): void {
   app.addHook('onResponse', async (request, reply) => {
-    const labels = { route: request.routeOptions.url ?? UNMATCHED, method: request.method, status: String(reply.statusCode) };
-    metrics.httpRequests.inc(labels);
-    if (!metrics.isHeld(request)) metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+    metrics.requests.of(request.routeOptions.url ?? UNMATCHED, request.method, reply.statusCode).add(metrics.isHeld(request) ? undefined : reply.elapsedTime / 1000);
   });
 }

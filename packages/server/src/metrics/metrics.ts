@@ -6,6 +6,7 @@
  * per process; `GET /metrics` serves both.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { RequestMetrics } from './request-metrics.js';
 
 /** How a waiter learnt of a change. */
 export type WakeTransport = 'long-poll' | 'sse';
@@ -49,21 +50,8 @@ function processMetrics(): Registry {
  */
 export class ServerMetrics implements WaitObserver {
   readonly registry = new Registry();
-  /** `jobwait_http_requests_total{route,method,status}`; `route` is the route pattern (`/v1/jobs/:id`), `unmatched` for 404s. */
-  readonly httpRequests = new Counter({
-    name: 'jobwait_http_requests_total',
-    help: 'HTTP requests answered, by route pattern, method and status',
-    labelNames: ['route', 'method', 'status'] as const,
-    registers: [this.registry],
-  });
-  /** `jobwait_http_request_duration_seconds`: plain answers only; held long-polls and streams are waits (see `wakeDelay`). */
-  readonly httpDuration = new Histogram({
-    name: 'jobwait_http_request_duration_seconds',
-    help: 'Time to answer a request that was not held (long-polls and event streams are left out)',
-    labelNames: ['route', 'method', 'status'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
+  /** `jobwait_http_requests_total{route,method,status}` (`route` is the route pattern, `unmatched` for 404s) and `jobwait_http_request_duration_seconds` (plain answers only: held long-polls and streams are waits, see `wakeDelay`). */
+  readonly requests = new RequestMetrics(this.registry, LATENCY_BUCKETS);
   /** `jobwait_jobs_created_total`: jobs created through this instance (idempotent replays are not counted). */
   readonly jobsCreated = new Counter({ name: 'jobwait_jobs_created_total', help: 'Jobs created through this instance', registers: [this.registry] });
   /** `jobwait_jobs_finished_total{outcome}`: counted by the instance that made the transition (once per job across a cluster). */

@@ -5,6 +5,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { BadRequestError } from '../errors/errors.js';
 import { requestedWait } from '../http/prefer.js';
+import { jobHeaders, knownVersion, READ_VARY } from '../http/job-answer.js';
 import { whileConnected } from '../http/while-connected.js';
 import { effectiveState, isFinal, jobEtag, jobView, type JobRecord } from '../jobs/job-record.js';
 import type { JobService, NewJob } from '../jobs/job-service.js';
@@ -43,9 +44,7 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
   /** Sends a job with its ETag, and `Retry-After` while pending. */
   function sendJob(reply: FastifyReply, job: JobRecord, status = 200): FastifyReply {
     const view = jobView(job, service.now());
-    reply.header('etag', jobEtag(job.id, view.version));
-    reply.header('cache-control', 'no-store');
-    if (view.status === 'pending') reply.header('retry-after', String(Math.max(1, Math.ceil(view.etaMs / 1000))));
+    for (const [name, value] of jobHeaders(view)) reply.header(name, value);
     return reply.code(status).send(view);
   }
 
@@ -122,7 +121,7 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
         // Wake delay counts only waiters that were there before the job finished.
         if (isFinal(state.status) && state.updatedAt >= heldSince) options.waits?.woke('long-poll', service.now() - state.updatedAt);
       }
-      reply.header('vary', 'Prefer, If-None-Match');
+      reply.header('vary', READ_VARY);
       if (known !== undefined && effectiveState(job, service.now()).version === known) {
         return reply.code(304).header('etag', jobEtag(id, known)).send();
       }
@@ -147,16 +146,6 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
     { schema: { summary: 'Cancel a pending job', params: JobParams, response: { 200: { $ref: 'Job#' }, ...problems } } },
     async (request, reply) => sendJob(reply, await service.cancel(tenantOf(request), request.params.id)),
   );
-}
-
-/** Version named by an `If-None-Match` ETag of this job, if any. */
-function knownVersion(header: string | undefined, id: string): number | undefined {
-  if (!header) return undefined;
-  for (const tag of header.split(',')) {
-    const match = /^\s*(?:W\/)?"([^"]+)\.(\d+)"\s*$/.exec(tag);
-    if (match && match[1] === id) return Number(match[2]);
-  }
-  return undefined;
 }
 
 /** True when `value` has objects or arrays nested more than `limit` levels deep; iterative, so no depth overflows it. */

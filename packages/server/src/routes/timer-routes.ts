@@ -5,7 +5,7 @@
  * and sends `Retry-After` while pending; both are headers, so the bodies stay the seed's.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { effectiveState } from '../jobs/job-record.js';
+import { effectiveState, type JobRecord } from '../jobs/job-record.js';
 import type { JobService } from '../jobs/job-service.js';
 import { requestedWait } from '../http/prefer.js';
 import { whileConnected } from '../http/while-connected.js';
@@ -60,6 +60,13 @@ function parseSeedJson(raw: string): unknown {
   }
 }
 
+/** The seed's `result` for a timer (a canceled one reads as `error`), and `Retry-After` (whole seconds until due) while pending. */
+export function seedStatus(job: JobRecord, now: number): { result: 'pending' | 'completed' | 'error'; retryAfter?: string } {
+  const { status } = effectiveState(job, now);
+  if (status === 'pending') return { result: status, retryAfter: String(Math.max(1, Math.ceil((job.dueAt - now) / 1000))) };
+  return { result: status === 'canceled' ? 'error' : status };
+}
+
 /** Registers `POST /start-timer` and `GET /status`. */
 export async function timerRoutes(app: FastifyInstance, options: TimerRoutesOptions): Promise<void> {
   const { service, maxDurationSeconds, maxWaitSeconds } = options;
@@ -108,10 +115,8 @@ export async function timerRoutes(app: FastifyInstance, options: TimerRoutesOpti
         job = (await whileConnected(request.raw, (signal) => service.waitForChange(tenant, id, hold * 1000, undefined, signal))).job;
       }
     }
-    const now = service.now();
-    const { status } = effectiveState(job, now);
-    if (status === 'pending') reply.header('retry-after', String(Math.max(1, Math.ceil((job.dueAt - now) / 1000))));
-    const result = status === 'canceled' ? 'error' : status;
+    const { result, retryAfter } = seedStatus(job, service.now());
+    if (retryAfter !== undefined) reply.header('retry-after', retryAfter);
     return reply.code(200).type('application/json; charset=utf-8').send({ result });
   });
 }

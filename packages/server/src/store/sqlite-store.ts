@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import type { JobRecord, JobStatus } from '../jobs/job-record.js';
 import type { Outcome } from '../jobs/outcome.js';
 import type { CancelResult, CreateResult, IdempotencyClaim, JobStore, ListQuery } from './job-store.js';
+import { RecordCache } from './record-cache.js';
 
 interface Row {
   id: string;
@@ -131,7 +132,9 @@ export class SqliteStore implements JobStore {
           OR created_at >= @since)
         ORDER BY id LIMIT @limit`),
       ping: db.prepare('SELECT 1'),
+      dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
     };
+    this.cache = new RecordCache(() => this.stmt.dataVersion.get()!);
     this.createTx = db.transaction((row: Row, claim: IdempotencyClaim | undefined): CreateResult => {
       if (claim) {
         const prior = this.stmt.idemGet.get(row.tenant, claim.key);
@@ -164,9 +167,20 @@ export class SqliteStore implements JobStore {
   private readonly insertBatch: (rows: Row[]) => void;
   private pendingCreates: PendingCreate[] = [];
   private readonly listStatements: Map<string, Database.Statement<Record<string, unknown>, Row>>;
+  private readonly cache: RecordCache;
+
+  /** `record`, kept in the read cache as its job's newest state. */
+  private cached(record: JobRecord): JobRecord {
+    this.cache.set(record);
+    return record;
+  }
 
   async create(job: JobRecord, idempotency?: IdempotencyClaim): Promise<CreateResult> {
-    if (idempotency) return this.createTx(toRow(job), idempotency);
+    if (idempotency) {
+      const result = this.createTx(toRow(job), idempotency);
+      if (result.kind !== 'mismatch') this.cache.set(result.job);
+      return result;
+    }
     // Group commit: one commit per job (a WAL write and a lock round each) capped creates near
     // 5,000/s; batched, the same durability costs a fraction (bench/server, issue 8).
     return new Promise((resolve, reject) => {
@@ -186,19 +200,22 @@ export class SqliteStore implements JobStore {
       for (const { row, resolve, reject } of batch) {
         try {
           this.stmt.insert.run(row);
-          resolve({ kind: 'created', job: fromRow(row) });
+          resolve({ kind: 'created', job: this.cached(fromRow(row)) });
         } catch (error) {
           reject(error);
         }
       }
       return;
     }
-    for (const { row, resolve } of batch) resolve({ kind: 'created', job: fromRow(row) });
+    for (const { row, resolve } of batch) resolve({ kind: 'created', job: this.cached(fromRow(row)) });
   }
 
   async get(tenant: string, id: string): Promise<JobRecord | undefined> {
+    this.cache.validate();
+    const hit = this.cache.get(id);
+    if (hit) return hit.tenant === tenant ? hit : undefined;
     const row = this.stmt.get.get(id, tenant);
-    return row && fromRaw(row);
+    return row && this.cached(fromRaw(row));
   }
 
   async list(tenant: string, query: ListQuery, now: number): Promise<JobRecord[]> {
@@ -223,13 +240,16 @@ export class SqliteStore implements JobStore {
 
   async cancel(tenant: string, id: string, now: number): Promise<CancelResult> {
     const row = this.stmt.cancel.get({ id, tenant, now });
-    if (row) return { kind: 'canceled', job: fromRow(row) };
+    if (row) return { kind: 'canceled', job: this.cached(fromRow(row)) };
     const current = this.stmt.get.get(id, tenant);
     return current ? { kind: 'final', job: fromRaw(current) } : { kind: 'missing' };
   }
 
   async settleDue(now: number, limit: number): Promise<JobRecord[]> {
-    return this.settleTx(now, limit);
+    // Cached once committed: a transaction that fails to commit leaves the cache as it was.
+    const settled = this.settleTx(now, limit);
+    for (const job of settled) this.cache.set(job);
+    return settled;
   }
 
   async nextDueAt(): Promise<number | undefined> {
@@ -238,11 +258,19 @@ export class SqliteStore implements JobStore {
 
   async setCurrentTimer(tenant: string, id: string): Promise<void> {
     this.stmt.setTimer.run(tenant, id);
+    this.cache.setTimer(tenant, id);
   }
 
   async getCurrentTimer(tenant: string): Promise<JobRecord | undefined> {
+    this.cache.validate();
+    const id = this.cache.timer(tenant);
+    const hit = id === undefined ? undefined : this.cache.get(id);
+    if (hit) return hit;
     const row = this.stmt.getTimer.get(tenant);
-    return row && fromRaw(row);
+    if (!row) return undefined;
+    const job = this.cached(fromRaw(row));
+    this.cache.setTimer(tenant, job.id);
+    return job;
   }
 
   /** Forgets idempotency keys older than `before` (ms since epoch). */
