@@ -8,6 +8,7 @@ import { IdempotencyMismatchError, JobFinishedError, JobNotFoundError } from '..
 import type { ChangeFeed } from '../feed/change-feed.js';
 import type { JobStore } from '../store/job-store.js';
 import { DueScheduler } from './due-scheduler.js';
+import { FinalOutbox, type FinalOutboxOptions } from './final-outbox.js';
 import { JobIdFactory, isJobId } from './job-id.js';
 import { effectiveState, isFinal, type JobRecord, type JobStatus } from './job-record.js';
 import { OutcomePicker, type Outcome } from './outcome.js';
@@ -45,12 +46,14 @@ export interface WaitSignal {
   removeEventListener(type: 'abort', listener: () => void): void;
 }
 
-/** Called once per job when it reaches a final state (settled or canceled), on the instance that made the change. */
+/** Called when a job reaches a final state (settled or canceled): on the instance that made the change, again by an outbox sweep if it did not succeed there. */
 export type FinalHandler = (job: JobRecord) => Promise<void>;
 
 /** Jobs, their life and their waiters. */
 export class JobService {
   readonly scheduler: DueScheduler;
+  /** Makes sure every final job's work is done at least once (see jobs/final-outbox.ts). */
+  readonly outbox: FinalOutbox;
   private readonly ids = new JobIdFactory();
   private readonly outcomes: OutcomePicker;
   /** Held waits, answered at once on close so a shutdown drops no request. */
@@ -62,17 +65,20 @@ export class JobService {
     readonly store: JobStore,
     readonly feed: ChangeFeed,
     private readonly log: FastifyBaseLogger,
-    options: { errorRate: number; seed?: number | undefined },
+    options: { errorRate: number; seed?: number | undefined; outbox?: FinalOutboxOptions | undefined },
     readonly now: () => number = Date.now,
   ) {
     this.outcomes = new OutcomePicker(options.errorRate, options.seed);
     this.scheduler = new DueScheduler(store, (job) => this.changed(job), log, now);
+    this.outbox = new FinalOutbox(store, (job) => this.finalWork(job), log, now, options.outbox);
   }
 
   /**
    * Runs `handler` for every job that becomes final through this instance. The store's atomic
-   * settle and cancel make each transition happen on exactly one instance, so handlers (webhooks,
-   * email) fire once per job across a cluster.
+   * settle and cancel make each transition happen on exactly one instance; if that instance dies
+   * (or loses the store's reply) before its handlers succeed, a sweep of the outbox runs them later
+   * on some instance. So a handler runs at least once per job, and must be idempotent (webhook and
+   * email enqueues are: a delivery's id is its job's and event's).
    */
   onJobFinal(handler: FinalHandler): void {
     this.finalHandlers.push(handler);
@@ -83,8 +89,21 @@ export class JobService {
     this.createdListeners.push(listener);
   }
 
-  /** Publishes a change and, for a final state, runs the final handlers; a failing handler is logged, never fatal. */
+  /** A job was settled or canceled here: its work (publish, final handlers) runs now, through the outbox. */
   private async changed(job: JobRecord): Promise<void> {
+    if (job.state === 'pending') return this.publish(job);
+    await this.outbox.run(job);
+  }
+
+  /** A final job's work: publish it, run the final handlers. True when every handler succeeded (a failing one is logged, never fatal). */
+  private async finalWork(job: JobRecord): Promise<boolean> {
+    await this.publish(job);
+    let done = true;
+    for (const handler of this.finalHandlers) done = (await this.runFinalHandler(handler, job)) && done;
+    return done;
+  }
+
+  private async publish(job: JobRecord): Promise<void> {
     try {
       await this.feed.publish({ tenant: job.tenant, job });
     } catch (error) {
@@ -92,17 +111,19 @@ export class JobService {
       // (a held request re-reads at its end, status follows dueAt, feeds resync on reconnect).
       this.log.error({ err: error, jobId: job.id }, 'publishing a change failed');
     }
-    if (job.state === 'pending') return;
-    for (const handler of this.finalHandlers) await this.runFinalHandler(handler, job);
   }
 
-  /** Runs one final-state handler, retrying a failure a few times: enqueues are idempotent, a lost one is a lost webhook. */
-  private async runFinalHandler(handler: FinalHandler, job: JobRecord): Promise<void> {
+  /** Runs one final-state handler, retrying a failure a few times; false when it still failed (the outbox redoes it later). */
+  private async runFinalHandler(handler: FinalHandler, job: JobRecord): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await handler(job);
+        await handler(job);
+        return true;
       } catch (error) {
-        if (attempt >= 3) return void this.log.error({ err: error, jobId: job.id }, 'final-state handler failed');
+        if (attempt >= 3) {
+          this.log.error({ err: error, jobId: job.id }, 'final-state handler failed; it is tried again by a later sweep');
+          return false;
+        }
         await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
       }
     }
@@ -221,15 +242,17 @@ export class JobService {
     return this.waits.size;
   }
 
-  /** Starts the scheduler (settles what fell due while stopped). */
+  /** Starts the scheduler (settles what fell due while stopped), then the outbox's sweeps (finishes what a previous run left undone). */
   async start(): Promise<void> {
     await this.scheduler.start();
+    this.outbox.start();
   }
 
   /** Answers every held wait with the current state and stops the scheduler. */
   async close(): Promise<void> {
     for (const wake of [...this.waits]) wake();
     this.scheduler.stop();
+    await this.outbox.stop();
     this.log.debug('job service closed');
   }
 }

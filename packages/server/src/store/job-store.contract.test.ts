@@ -205,6 +205,30 @@ for (const harness of harnesses) {
       assert.deepEqual(await store.getCurrentTimer('tenant-a'), a2);
     });
 
+    it('keeps settled and canceled jobs unnotified, by when they became final, until confirmed', async () => {
+      const settled = makeJob({ dueIn: 100 });
+      const canceled = makeJob({ dueIn: 60_000, tenant: 'tenant-b' });
+      const pending = makeJob({ dueIn: 60_000 });
+      for (const job of [settled, canceled, pending]) await store.create(job);
+      assert.deepEqual(await store.unnotified(T0 + 10_000, 10), [], 'nothing is final yet');
+      await store.settleDue(T0 + 5_000, 10);
+      await store.cancel('tenant-b', canceled.id, T0 + 6_000);
+      // By when the store made them final (5 s, 6 s), not by updatedAt (the settled job's is its due time).
+      assert.deepEqual((await store.unnotified(T0 + 4_999, 10)).map((j) => j.id), []);
+      assert.deepEqual((await store.unnotified(T0 + 5_000, 10)).map((j) => j.id), [settled.id]);
+      const both = await store.unnotified(T0 + 6_000, 10);
+      assert.deepEqual(both, [
+        { ...settled, state: 'completed', version: 2, updatedAt: settled.dueAt },
+        { ...canceled, state: 'canceled', version: 2, updatedAt: T0 + 6_000 },
+      ]);
+      assert.deepEqual((await store.unnotified(T0 + 6_000, 1)).map((j) => j.id), [settled.id]);
+      await store.markNotified([settled]);
+      assert.deepEqual((await store.unnotified(T0 + 60_000, 10)).map((j) => j.id), [canceled.id]);
+      await store.markNotified([canceled]);
+      await store.markNotified([]);
+      assert.deepEqual(await store.unnotified(T0 + 60_000, 10), []);
+    });
+
     it('answers ping while usable', async () => {
       await store.ping();
     });

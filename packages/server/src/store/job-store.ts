@@ -29,7 +29,7 @@ export type CancelResult = { kind: 'canceled'; job: JobRecord } | { kind: 'final
 export interface JobStore {
   /** Inserts `job`; with `idempotency`, atomically replays or refuses a repeated key instead. */
   create(job: JobRecord, idempotency?: IdempotencyClaim): Promise<CreateResult>;
-  /** The tenant's job with this id. */
+  /** The tenant's job with this id. Records are snapshots: callers never change them (stores may share one between reads). */
   get(tenant: string, id: string): Promise<JobRecord | undefined>;
   /** Newest first; `status` filters on the effective status at `now`. */
   list(tenant: string, query: ListQuery, now: number): Promise<JobRecord[]>;
@@ -39,6 +39,15 @@ export interface JobStore {
   cancel(tenant: string, id: string, now: number): Promise<CancelResult>;
   /** Moves pending jobs due at `now` to their outcome, each once, and returns them as settled. */
   settleDue(now: number, limit: number): Promise<JobRecord[]>;
+  /**
+   * Final jobs (settled or canceled) whose final-state work was not confirmed by
+   * {@link markNotified}, made final by the store at or before `before` (the store's `now` of the
+   * settle or cancel, not `updatedAt`), oldest first. A crash, or a
+   * lost reply, between a change and its webhooks leaves a job here rather than forgetting it.
+   */
+  unnotified(before: number, limit: number): Promise<JobRecord[]>;
+  /** Confirms that the final-state work (publish, webhooks, email) of these jobs is done. */
+  markNotified(jobs: readonly JobRecord[]): Promise<void>;
   /** Due time of the earliest pending job. */
   nextDueAt(): Promise<number | undefined>;
   /** Points the tenant's seed-API "current timer" at job `id`. */

@@ -11,6 +11,8 @@ export class MemoryStore implements JobStore {
   private readonly timers = new Map<string, string>();
   /** Pending job ids; scanned for due ones (bounded by the number of pending jobs). */
   private readonly pending = new Set<string>();
+  /** Final jobs whose final-state work is not confirmed yet (see {@link JobStore.unnotified}). */
+  private readonly unconfirmed = new Map<string, number>();
 
   async create(job: JobRecord, claim?: IdempotencyClaim): Promise<CreateResult> {
     if (claim) {
@@ -67,6 +69,7 @@ export class MemoryStore implements JobStore {
     job.version += 1;
     job.updatedAt = now;
     this.pending.delete(id);
+    this.unconfirmed.set(id, now);
     return { kind: 'canceled', job: { ...job } };
   }
 
@@ -82,8 +85,18 @@ export class MemoryStore implements JobStore {
       job.version += 1;
       job.updatedAt = job.dueAt;
       this.pending.delete(job.id);
+      this.unconfirmed.set(job.id, now);
       return { ...job };
     });
+  }
+
+  async unnotified(before: number, limit: number): Promise<JobRecord[]> {
+    const due = [...this.unconfirmed].filter(([, since]) => since <= before).sort((a, b) => a[1] - b[1]);
+    return due.slice(0, limit).map(([id]) => ({ ...this.jobs.get(id)! }));
+  }
+
+  async markNotified(jobs: readonly JobRecord[]): Promise<void> {
+    for (const job of jobs) this.unconfirmed.delete(job.id);
   }
 
   async nextDueAt(): Promise<number | undefined> {

@@ -157,7 +157,7 @@ return out
 `;
 
 const CANCEL_SCRIPT = `
--- KEYS: 1 job, 2 due, 3 expiring, 4 tenant changes
+-- KEYS: 1 job, 2 due, 3 expiring, 4 tenant changes, 5 unnotified
 -- ARGV: 1 tenant, 2 now, 3 expire-at ms, 4 ref, 5 id
 local s = redis.call('HMGET', KEYS[1], 'tenant', 'state', 'due_at')
 if not s[1] or s[1] ~= ARGV[1] then return {'missing'} end
@@ -169,14 +169,17 @@ if s[2] == 'pending' and tonumber(s[3]) > tonumber(ARGV[2]) then
   local job = redis.call('HGETALL', KEYS[1])
   redis.call('PEXPIREAT', KEYS[1], ARGV[3])
   redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+  redis.call('ZADD', KEYS[5], ARGV[2], ARGV[4])
   return {'canceled', job}
 end
 return {'final', redis.call('HGETALL', KEYS[1])}
 `;
 
 const SETTLE_SCRIPT = `
--- KEYS: 1 due, 2 expiring; ARGV: 1 now, 2 limit, 3 job key prefix, 4 retention ms
+-- KEYS: 1 due, 2 expiring, 3 unnotified; ARGV: 1 now, 2 limit, 3 job key prefix, 4 retention ms
 -- Claim and change in one script: an instance that runs it after another finds nothing left to settle.
+-- Each settled job also goes into the unnotified set (scored by now) until its webhooks are enqueued:
+-- if this reply is lost, the change is still made, and a later sweep does the rest.
 local refs = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 local out = {}
 for _, ref in ipairs(refs) do
@@ -191,6 +194,7 @@ for _, ref in ipairs(refs) do
     local expireAt = string.format('%.0f', tonumber(s[3]) + tonumber(ARGV[4]))
     redis.call('PEXPIREAT', key, expireAt)
     redis.call('ZADD', KEYS[2], expireAt, ref)
+    redis.call('ZADD', KEYS[3], ARGV[1], ref)
   end
 end
 return out
@@ -214,6 +218,7 @@ for _, ref in ipairs(refs) do
   redis.call('ZREM', ARGV[3] .. 't:' .. tenant .. ':jobs', id)
   redis.call('ZREM', ARGV[3] .. 't:' .. tenant .. ':changes', id)
   redis.call('ZREM', KEYS[1], ref)
+  redis.call('ZREM', ARGV[3] .. 'unnotified', ref)
 end
 return #refs
 `;
@@ -248,8 +253,8 @@ export class RedisStore implements JobStore {
     this.redis.defineCommand('jobwaitCreate', { numberOfKeys: 6, lua: CREATE_SCRIPT });
     this.redis.defineCommand('jobwaitList', { numberOfKeys: 1, lua: LIST_SCRIPT });
     this.redis.defineCommand('jobwaitChangedSince', { numberOfKeys: 1, lua: CHANGED_SINCE_SCRIPT });
-    this.redis.defineCommand('jobwaitCancel', { numberOfKeys: 4, lua: CANCEL_SCRIPT });
-    this.redis.defineCommand('jobwaitSettle', { numberOfKeys: 2, lua: SETTLE_SCRIPT });
+    this.redis.defineCommand('jobwaitCancel', { numberOfKeys: 5, lua: CANCEL_SCRIPT });
+    this.redis.defineCommand('jobwaitSettle', { numberOfKeys: 3, lua: SETTLE_SCRIPT });
     this.redis.defineCommand('jobwaitTimer', { numberOfKeys: 1, lua: TIMER_SCRIPT });
     this.redis.defineCommand('jobwaitCleanup', { numberOfKeys: 1, lua: CLEANUP_SCRIPT });
     this.commands = this.redis as Redis & ScriptCommands;
@@ -330,6 +335,7 @@ export class RedisStore implements JobStore {
       this.dueKey,
       this.expiringKey,
       this.tenantChangesKey(key),
+      this.unnotifiedKey,
       tenant,
       now,
       now + this.retentionSeconds * 1000,
@@ -342,8 +348,30 @@ export class RedisStore implements JobStore {
   }
 
   async settleDue(now: number, limit: number): Promise<JobRecord[]> {
-    const flats = await this.commands.jobwaitSettle(this.dueKey, this.expiringKey, now, limit, this.jobKey(''), this.retentionSeconds * 1000);
+    const flats = await this.commands.jobwaitSettle(this.dueKey, this.expiringKey, this.unnotifiedKey, now, limit, this.jobKey(''), this.retentionSeconds * 1000);
     return flats.map(fromFlat);
+  }
+
+  async unnotified(before: number, limit: number): Promise<JobRecord[]> {
+    const refs = await this.redis.zrangebyscore(this.unnotifiedKey, '-inf', before, 'LIMIT', 0, limit);
+    if (refs.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const ref of refs) pipeline.hgetall(this.jobKey(ref.slice(ref.indexOf('|') + 1)));
+    const hashes = (await pipeline.exec()) ?? [];
+    const jobs: JobRecord[] = [];
+    const gone: string[] = [];
+    hashes.forEach(([error, hash], i) => {
+      if (error) throw error;
+      if (hash && Object.keys(hash).length > 0) jobs.push(fromHash(hash as Record<string, string>));
+      else gone.push(refs[i]!);
+    });
+    // Past retention already: nothing is left to notify about.
+    if (gone.length > 0) await this.redis.zrem(this.unnotifiedKey, ...gone);
+    return jobs;
+  }
+
+  async markNotified(jobs: readonly JobRecord[]): Promise<void> {
+    if (jobs.length > 0) await this.redis.zrem(this.unnotifiedKey, ...jobs.map((job) => `${tenantKey(job.tenant)}|${job.id}`));
   }
 
   async nextDueAt(): Promise<number | undefined> {
@@ -415,6 +443,11 @@ export class RedisStore implements JobStore {
 
   private get expiringKey(): string {
     return `${this.prefix}expiring`;
+  }
+
+  /** Refs (`tenant|id`) of final jobs whose final-state work is not confirmed, scored by when they became final. */
+  private get unnotifiedKey(): string {
+    return `${this.prefix}unnotified`;
   }
 }
 

@@ -54,7 +54,8 @@ CREATE TABLE IF NOT EXISTS jobs (
   version INTEGER NOT NULL,
   metadata TEXT,
   callback_url TEXT,
-  notify_email TEXT
+  notify_email TEXT,
+  unnotified_since INTEGER
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS jobs_pending_due ON jobs (due_at) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS jobs_tenant_id ON jobs (tenant, id);
@@ -107,6 +108,7 @@ export class SqliteStore implements JobStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    migrate(this.db);
     const db = this.db;
     this.stmt = {
       insert: db.prepare(`INSERT INTO jobs (id, tenant, state, outcome, created_at, due_at, updated_at, duration, version, metadata, callback_url, notify_email)
@@ -117,10 +119,15 @@ export class SqliteStore implements JobStore {
       idemGet: db.prepare<[string, string], { fingerprint: string; job_id: string }>('SELECT fingerprint, job_id FROM idempotency_keys WHERE tenant = ? AND key = ?'),
       idemInsert: db.prepare('INSERT INTO idempotency_keys (tenant, key, fingerprint, job_id, created_at) VALUES (?, ?, ?, ?, ?)'),
       idemPrune: db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?'),
-      cancel: db.prepare<{ id: string; tenant: string; now: number }, Row>(`UPDATE jobs SET state = 'canceled', version = version + 1, updated_at = @now
-        WHERE id = @id AND tenant = @tenant AND state = 'pending' AND due_at > @now RETURNING *`),
+      cancel: db.prepare<{ id: string; tenant: string; now: number }, Row>(`UPDATE jobs SET state = 'canceled', version = version + 1, updated_at = @now, unnotified_since = @now
+        WHERE id = @id AND tenant = @tenant AND state = 'pending' AND due_at > @now RETURNING ${COLUMNS}`),
       dueIds: db.prepare<[number, number], { id: string }>(`SELECT id FROM jobs WHERE state = 'pending' AND due_at <= ? ORDER BY due_at LIMIT ?`),
-      settle: db.prepare<[string], Row>(`UPDATE jobs SET state = outcome, version = version + 1, updated_at = due_at WHERE id = ? AND state = 'pending' RETURNING *`),
+      // unnotified_since: when the job became final, until its webhooks/email are confirmed (see JobStore.unnotified).
+      settle: db.prepare<[number, string], Row>(`UPDATE jobs SET state = outcome, version = version + 1, updated_at = due_at, unnotified_since = ? WHERE id = ? AND state = 'pending' RETURNING ${COLUMNS}`),
+      unnotified: db
+        .prepare<[number, number], RawRow>(`SELECT ${COLUMNS} FROM jobs WHERE unnotified_since IS NOT NULL AND unnotified_since <= ? ORDER BY unnotified_since LIMIT ?`)
+        .raw(true),
+      markNotified: db.prepare<[string]>('UPDATE jobs SET unnotified_since = NULL WHERE id = ?'),
       nextDue: db.prepare<[], { due: number | null }>(`SELECT MIN(due_at) AS due FROM jobs WHERE state = 'pending'`),
       setTimer: db.prepare('INSERT INTO current_timers (tenant, job_id) VALUES (?, ?) ON CONFLICT (tenant) DO UPDATE SET job_id = excluded.job_id'),
       getTimer: db
@@ -151,10 +158,13 @@ export class SqliteStore implements JobStore {
     this.settleTx = db.transaction((now: number, limit: number): JobRecord[] => {
       const settled: JobRecord[] = [];
       for (const { id } of this.stmt.dueIds.all(now, limit)) {
-        const row = this.stmt.settle.get(id);
+        const row = this.stmt.settle.get(now, id);
         if (row) settled.push(fromRow(row));
       }
       return settled;
+    });
+    this.markNotifiedTx = db.transaction((ids: string[]): void => {
+      for (const id of ids) this.stmt.markNotified.run(id);
     });
     this.insertBatch = db.transaction((rows: Row[]): void => {
       for (const row of rows) this.stmt.insert.run(row);
@@ -165,6 +175,7 @@ export class SqliteStore implements JobStore {
   private readonly createTx: (row: Row, claim: IdempotencyClaim | undefined) => CreateResult;
   private readonly settleTx: (now: number, limit: number) => JobRecord[];
   private readonly insertBatch: (rows: Row[]) => void;
+  private readonly markNotifiedTx: (ids: string[]) => void;
   private pendingCreates: PendingCreate[] = [];
   private readonly listStatements: Map<string, Database.Statement<Record<string, unknown>, Row>>;
   private readonly cache: RecordCache;
@@ -252,6 +263,14 @@ export class SqliteStore implements JobStore {
     return settled;
   }
 
+  async unnotified(before: number, limit: number): Promise<JobRecord[]> {
+    return this.stmt.unnotified.all(before, limit).map(fromRaw);
+  }
+
+  async markNotified(jobs: readonly JobRecord[]): Promise<void> {
+    if (jobs.length > 0) this.markNotifiedTx(jobs.map((job) => job.id));
+  }
+
   async nextDueAt(): Promise<number | undefined> {
     return this.stmt.nextDue.get()?.due ?? undefined;
   }
@@ -287,6 +306,16 @@ export class SqliteStore implements JobStore {
     this.commitCreates();
     this.db.close();
   }
+}
+
+/**
+ * Brings a file made by an earlier version up to this schema. `unnotified_since` came later: rows
+ * from before it count as notified (NULL), so an upgrade re-sends nothing.
+ */
+function migrate(db: Database.Database): void {
+  const columns = db.prepare<[], { name: string }>('PRAGMA table_info(jobs)').all();
+  if (!columns.some((column) => column.name === 'unnotified_since')) db.exec('ALTER TABLE jobs ADD COLUMN unnotified_since INTEGER');
+  db.exec('CREATE INDEX IF NOT EXISTS jobs_unnotified ON jobs (unnotified_since) WHERE unnotified_since IS NOT NULL');
 }
 
 function toRow(job: JobRecord): Row {
