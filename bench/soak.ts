@@ -4,7 +4,8 @@
  * bounded time (10 minutes by default, `--minutes N`, `--quick` = 1 minute).
  * Every 10 s it samples the server's RSS and open file descriptors and the
  * p99 latency of plain GETs. After a warm-up minute (a sixth of the run in
- * quick mode), it checks: RSS growth under 10 %, no file-descriptor growth,
+ * quick mode), it checks: RSS growth under 10 % (peaks and troughs of the
+ * first third against the last third), no file-descriptor growth,
  * and a p99 that stays stable (last window within 2x of the first, or 5 ms).
  */
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
@@ -118,13 +119,26 @@ rmSync(dir, { recursive: true, force: true });
 const afterWarmup = samples.filter((s) => s.at >= warmupMs);
 const base = afterWarmup[0] ?? samples[0]!;
 const last = samples.at(-1)!;
-const rssGrowth = (last.rssKb - base.rssKb) / base.rssKb;
+// RSS is a sawtooth (the heap grows until a major GC gives it back): one sample against another says
+// more about when the GC ran than about a leak. A leak lifts both the peaks and the troughs, so the
+// first and the last third of the run are compared on both.
+const third = Math.max(1, Math.floor(afterWarmup.length / 3));
+const [early, late] = [afterWarmup.slice(0, third), afterWarmup.slice(-third)];
+const peak = (window: Sample[]): number => Math.max(...window.map((s) => s.rssKb));
+const trough = (window: Sample[]): number => Math.min(...window.map((s) => s.rssKb));
+const peakGrowth = (peak(late) - peak(early)) / peak(early);
+const troughGrowth = (trough(late) - trough(early)) / trough(early);
+const mib = (kb: number): string => (kb / 1024).toFixed(1);
 const otherFdGrowth = last.fds.other - base.fds.other;
 // Each client connection is a socket; a leak shows as sockets beyond what the load can hold open.
 const socketBound = CONCURRENCY * 2 + 10;
 const p99Stable = last.p99 <= Math.max(2 * base.p99, base.p99 + 5);
 const checks = [
-  { name: 'RSS growth after warm-up < 10 %', value: `${(rssGrowth * 100).toFixed(1)} % (${(base.rssKb / 1024).toFixed(1)} -> ${(last.rssKb / 1024).toFixed(1)} MiB)`, pass: rssGrowth < 0.1 },
+  {
+    name: 'RSS growth after warm-up < 10 % (first third vs last third: peaks, troughs)',
+    value: `peaks ${(peakGrowth * 100).toFixed(1)} % (${mib(peak(early))} -> ${mib(peak(late))} MiB), troughs ${(troughGrowth * 100).toFixed(1)} % (${mib(trough(early))} -> ${mib(trough(late))} MiB)`,
+    pass: peakGrowth < 0.1 && troughGrowth < 0.1,
+  },
   { name: 'no file-descriptor growth (non-socket)', value: `${base.fds.other} -> ${last.fds.other}`, pass: otherFdGrowth <= 2 },
   { name: `sockets bounded by the load (<= ${socketBound})`, value: `${base.fds.sockets} -> ${last.fds.sockets}`, pass: last.fds.sockets <= socketBound },
   { name: 'GET p99 stable (last window <= 2x first, or +5 ms)', value: `${base.p99.toFixed(2)} -> ${last.p99.toFixed(2)} ms`, pass: p99Stable },

@@ -65,6 +65,9 @@ Options (flag > environment variable > config file > default):
   --log-level <level>   fatal|error|warn|info|debug  JOBWAIT_LOG_LEVEL     (default ${LISTEN_DEFAULTS.logLevel})
   --trust-proxy <list>  proxies whose                JOBWAIT_TRUST_PROXY   (default none; e.g. 127.0.0.1,10.0.0.0/8:
                         X-Forwarded-For is believed                        per-IP limits and logs then see the client)
+  --hot-reads <on|off>  plain GET /v1/jobs/{id} and  JOBWAIT_HOT_READS     (default on; off while --trust-proxy is set)
+                        GET /status answered ahead of
+                        Fastify's pipeline (same answers)
   --metrics-token <t>   token GET /metrics requires  JOBWAIT_METRICS_TOKEN (default none: /metrics is open)
                         (Authorization: Bearer <t>)
   --print-config        print the effective configuration as JSON, secrets masked, and exit
@@ -97,6 +100,7 @@ export const FLAGS = {
   'smtp-url': { type: 'string', env: 'JOBWAIT_SMTP_URL' },
   'email-from': { type: 'string', env: 'JOBWAIT_EMAIL_FROM' },
   'trust-proxy': { type: 'string', env: 'JOBWAIT_TRUST_PROXY' },
+  'hot-reads': { type: 'string', env: 'JOBWAIT_HOT_READS' },
   'metrics-token': { type: 'string', env: 'JOBWAIT_METRICS_TOKEN' },
 } as const;
 
@@ -171,6 +175,11 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv = proce
     const perSecond = rate ?? 100;
     server.rateLimit = { perSecond, burst: burst ?? Math.max(1, Math.ceil(perSecond * 2)) };
   }
+  const hotReads = pick('hot-reads');
+  if (hotReads !== undefined) {
+    if (!['on', 'off', 'true', 'false'].includes(hotReads)) throw new ConfigError(label('hot-reads'), `must be on or off, got ${JSON.stringify(hotReads)}`);
+    server.hotReads = hotReads === 'on' || hotReads === 'true';
+  }
   const webhookSecret = pick('webhook-secret');
   if (webhookSecret !== undefined) server.webhookSecret = webhookSecret;
   const allowHosts = pick('webhook-allow-hosts');
@@ -237,6 +246,7 @@ export function effectiveConfig(config: ServerConfig): Record<string, unknown> {
     'rate-limit': o.rateLimit === false ? 0 : o.rateLimit.perSecond,
     'rate-burst': o.rateLimit === false ? undefined : o.rateLimit.burst,
     'trust-proxy': o.trustProxy.join(','),
+    'hot-reads': o.hotReads ? 'on' : 'off',
     'metrics-token': o.metricsToken,
     'webhook-secret': o.webhookSecret,
     'webhook-allow-hosts': o.webhookAllowHosts.join(','),

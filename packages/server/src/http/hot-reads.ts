@@ -14,13 +14,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger } from 'fastify';
 import type { AccessControl, Caller } from '../auth/access-control.js';
-import { jobEtag, jobView, type JobRecord } from '../jobs/job-record.js';
+import { effectiveState, jobEtag, type JobRecord } from '../jobs/job-record.js';
 import { isJobId } from '../jobs/job-id.js';
 import type { JobService } from '../jobs/job-service.js';
 import type { ServerMetrics } from '../metrics/metrics.js';
 import type { JobStore } from '../store/job-store.js';
 import { seedStatus } from '../routes/timer-routes.js';
-import { jobHeaders, knownVersion, READ_VARY } from './job-answer.js';
+import { jobBody, jobHeaders, knownVersion, READ_VARY } from './job-answer.js';
 import { requestIdOf } from './request-id.js';
 
 /** A node:http request listener. */
@@ -94,14 +94,15 @@ export function hotReads(options: HotReadsOptions, fallback: RequestListener): R
       return { status: 200, headers, body: `{"result":"${result}"}` };
     }
     headers.push('vary', READ_VARY);
-    const view = jobView(job, now);
+    const { status, version } = effectiveState(job, now);
     const known = knownVersion(req.headers['if-none-match'], route.id);
-    if (known !== undefined && view.version === known) {
+    if (known !== undefined && version === known) {
       headers.push('etag', jobEtag(route.id, known));
       return { status: 304, headers, body: '' };
     }
-    for (const [name, value] of jobHeaders(view)) headers.push(name, value);
-    return { status: 200, headers, body: JSON.stringify(view) };
+    const etaMs = status === 'pending' ? Math.max(0, job.dueAt - now) : 0;
+    for (const [name, value] of jobHeaders({ id: job.id, status, version, etaMs })) headers.push(name, value);
+    return { status: 200, headers, body: jobBody(job, now) };
   }
 
   /** The job, or undefined when there is none (a 404 problem, Fastify's to answer). A store failure rejects. */

@@ -30,7 +30,12 @@ const HEARTBEAT_BATCH = 500;
 /** One open event stream. */
 export class SseStream {
   private blocked = false;
-  private readonly queued = new Map<string, string>();
+  /**
+   * Latest unsent event per key while the socket is full. Made, like the `drain` listener, only
+   * when a write blocks: most streams never block, and 20,000 idle ones each paid for an empty Map
+   * and a listener (bench/server, issue 8: memory per held stream).
+   */
+  private queued: Map<string, string> | undefined;
   private closed = false;
   private readonly closeListeners: (() => void)[] = [];
 
@@ -39,7 +44,6 @@ export class SseStream {
     private readonly hub: SseHub,
   ) {
     raw.on('close', () => this.finish());
-    raw.on('drain', () => this.flush());
   }
 
   /** True once the stream ended, from either side. */
@@ -52,9 +56,10 @@ export class SseStream {
     if (this.closed) return;
     const chunk = eventChunk(event);
     if (this.blocked) {
-      this.queued.delete(key);
-      this.queued.set(key, chunk);
-      if (this.queued.size > MAX_QUEUED) this.raw.destroy();
+      const queued = (this.queued ??= new Map());
+      queued.delete(key);
+      queued.set(key, chunk);
+      if (queued.size > MAX_QUEUED) this.raw.destroy();
       return;
     }
     this.write(chunk);
@@ -92,13 +97,17 @@ export class SseStream {
   }
 
   private write(chunk: string): void {
-    if (!this.raw.write(chunk)) this.blocked = true;
+    if (this.raw.write(chunk) || this.blocked) return;
+    this.blocked = true;
+    this.raw.once('drain', () => this.flush());
   }
 
   private flush(): void {
     this.blocked = false;
-    for (const [key, chunk] of this.queued) {
-      this.queued.delete(key);
+    const queued = this.queued;
+    if (!queued) return;
+    for (const [key, chunk] of queued) {
+      queued.delete(key);
       this.write(chunk);
       if (this.blocked) return;
     }
@@ -107,7 +116,7 @@ export class SseStream {
   private finish(): void {
     if (this.closed) return;
     this.closed = true;
-    this.queued.clear();
+    this.queued = undefined;
     this.hub.forget(this);
     for (const listener of this.closeListeners.splice(0)) listener();
   }

@@ -68,16 +68,21 @@ function isoTimesOf(record: JobRecord): { createdAt: string; dueAt: string; upda
   return times;
 }
 
+/** The fraction of `record`'s time run at `at`, rounded to thousandths. */
+export function progressOf(record: JobRecord, at: number): number {
+  const span = Math.max(1, record.dueAt - record.createdAt);
+  return Math.min(1, Math.max(0, Math.round(((at - record.createdAt) / span) * 1000) / 1000));
+}
+
 /** The API's view of `record` at `now`. */
 export function jobView(record: JobRecord, now: number): JobView {
   const { status, version, updatedAt } = effectiveState(record, now);
-  const span = Math.max(1, record.dueAt - record.createdAt);
   const times = isoTimesOf(record);
   const progressAt = status === 'pending' ? now : status === 'canceled' ? updatedAt : record.dueAt;
   const view: JobView = {
     id: record.id,
     status,
-    progress: Math.min(1, Math.max(0, Math.round(((progressAt - record.createdAt) / span) * 1000) / 1000)),
+    progress: progressOf(record, progressAt),
     etaMs: status === 'pending' ? Math.max(0, record.dueAt - now) : 0,
     createdAt: times.createdAt,
     dueAt: times.dueAt,

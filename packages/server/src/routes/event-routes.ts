@@ -6,7 +6,8 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { JobChange } from '../feed/change-feed.js';
 import type { SseHub, SseStream } from '../http/sse-hub.js';
-import { effectiveState, isFinal, jobView, type JobRecord, type JobStatus } from '../jobs/job-record.js';
+import { jobBody } from '../http/job-answer.js';
+import { effectiveState, isFinal, type JobRecord, type JobStatus } from '../jobs/job-record.js';
 import type { JobService } from '../jobs/job-service.js';
 import type { WaitObserver } from '../metrics/metrics.js';
 import { JobParams } from './schemas.js';
@@ -54,7 +55,8 @@ export async function eventRoutes(app: FastifyInstance, options: EventRoutesOpti
         const final = isFinal(status);
         if (version > sent) {
           sent = version;
-          const event = { id: String(version), event: 'job', data: viewJson(job, now, final) };
+          // Every stream of a job is handed the same record when it settles: its JSON is made once (jobBody).
+          const event = { id: String(version), event: 'job', data: jobBody(job, now) };
           sentFinal(status, updatedAt, openedAt, now);
           if (final) return stream.end(event);
           stream.send(job.id, event);
@@ -98,7 +100,7 @@ export async function eventRoutes(app: FastifyInstance, options: EventRoutesOpti
         const now = service.now();
         const { updatedAt, status } = effectiveState(job, now);
         if (!stream || stream.isClosed) return;
-        stream.send(job.id, { id: String(updatedAt), event: 'job', data: JSON.stringify(jobView(job, now)) });
+        stream.send(job.id, { id: String(updatedAt), event: 'job', data: jobBody(job, now) });
         sentFinal(status, updatedAt, openedAt, now);
       };
       const unsubscribe = await service.feed.subscribeTenant(tenant, (change) => (stream ? deliver(change.job) : early.push(change)));
@@ -117,17 +119,6 @@ export async function eventRoutes(app: FastifyInstance, options: EventRoutesOpti
       for (const change of early) deliver(change.job);
     },
   );
-}
-
-/** Final views, serialized once per record: every stream of a job is handed the same record when it settles. */
-const finalViews = new WeakMap<JobRecord, string>();
-
-/** `jobView(job, now)` as JSON; a final view does not depend on `now`, so it is made once per record. */
-function viewJson(job: JobRecord, now: number, final: boolean): string {
-  if (!final) return JSON.stringify(jobView(job, now));
-  let json = finalViews.get(job);
-  if (json === undefined) finalViews.set(job, (json = JSON.stringify(jobView(job, now))));
-  return json;
 }
 
 /** Headers already set on the reply (request id, rate limit), for a hijacked stream. */
