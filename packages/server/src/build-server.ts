@@ -126,7 +126,7 @@ export async function buildServer(options: ServerOptions = {}): Promise<FastifyI
   registerProblemHandlers(app);
   const access = registerAccessControl(app, { keys, limiter, defaultPolicy: opts.rateLimit === false ? undefined : opts.rateLimit, now: opts.now, onRateLimited: (scope) => metrics.rateLimited.inc({ scope }) });
   if (opts.hotReads && opts.trustProxy.length === 0) {
-    listener = hotReads({ service, store, access, metrics, log: app.log, isClosing: () => draining }, listener!);
+    listener = hotReads({ now: service.now, store, access, metrics, log: app.log, isClosing: () => draining }, listener!);
   }
   await app.register(fastifySwagger, {
     openapi: {

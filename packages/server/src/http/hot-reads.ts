@@ -16,7 +16,6 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { AccessControl, Caller } from '../auth/access-control.js';
 import { effectiveState, jobEtag, type JobRecord } from '../jobs/job-record.js';
 import { isJobId } from '../jobs/job-id.js';
-import type { JobService } from '../jobs/job-service.js';
 import type { ServerMetrics } from '../metrics/metrics.js';
 import type { JobStore } from '../store/job-store.js';
 import { seedStatus } from '../routes/timer-routes.js';
@@ -28,7 +27,8 @@ export type RequestListener = (req: IncomingMessage, res: ServerResponse) => voi
 
 /** What {@link hotReads} answers with. */
 export interface HotReadsOptions {
-  service: JobService;
+  /** The service's clock. */
+  now: () => number;
   /**
    * The store itself, not the error-counting wrapper the service reads through: a failed read here
    * is handed to Fastify, which reads again, fails, counts and answers it, so it is counted once.
@@ -70,7 +70,7 @@ function hotRoute(req: IncomingMessage): Route | undefined {
  * it only without `trustProxy`, where the client address is the socket's.
  */
 export function hotReads(options: HotReadsOptions, fallback: RequestListener): RequestListener {
-  const { service, store, access, metrics, log, isClosing } = options;
+  const { now: clock, store, access, metrics, log, isClosing } = options;
   // The metric series of the three answers given here, under the labels the Fastify routes count them with.
   const jobRead = metrics.requests.of('/v1/jobs/:id', 'GET', 200);
   const jobUnchanged = metrics.requests.of('/v1/jobs/:id', 'GET', 304);
@@ -87,7 +87,7 @@ export function hotReads(options: HotReadsOptions, fallback: RequestListener): R
     if (admission && !admission.decision.allowed) return undefined;
     const headers = ['x-request-id', requestIdOf(req.headers['x-request-id'])];
     if (admission) for (const [name, value] of admission.headers) headers.push(name, value);
-    const now = service.now();
+    const now = clock();
     if (route.kind === 'status') {
       const { result, retryAfter } = seedStatus(job, now);
       if (retryAfter !== undefined) headers.push('retry-after', retryAfter);

@@ -69,7 +69,8 @@ export class JobService {
     readonly now: () => number = Date.now,
   ) {
     this.outcomes = new OutcomePicker(options.errorRate, options.seed);
-    this.scheduler = new DueScheduler(store, (job) => this.changed(job), log, now);
+    // A settled (or canceled) job's work — publish, final handlers — runs through the outbox.
+    this.scheduler = new DueScheduler(store, (job) => this.outbox.run(job), log, now);
     this.outbox = new FinalOutbox(store, (job) => this.finalWork(job), log, now, options.outbox);
   }
 
@@ -87,12 +88,6 @@ export class JobService {
   /** Runs `listener` (synchronously; it must not throw) for every job created through this instance, not for idempotent replays. */
   onJobCreated(listener: (job: JobRecord) => void): void {
     this.createdListeners.push(listener);
-  }
-
-  /** A job was settled or canceled here: its work (publish, final handlers) runs now, through the outbox. */
-  private async changed(job: JobRecord): Promise<void> {
-    if (job.state === 'pending') return this.publish(job);
-    await this.outbox.run(job);
   }
 
   /** A final job's work: publish it, run the final handlers. True when every handler succeeded (a failing one is logged, never fatal). */
@@ -181,7 +176,7 @@ export class JobService {
       if (status === 'canceled') return result.job;
       throw new JobFinishedError(id, status);
     }
-    await this.changed(result.job);
+    await this.outbox.run(result.job);
     return result.job;
   }
 

@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { BadRequestError } from '../errors/errors.js';
 import { requestedWait } from '../http/prefer.js';
-import { jobHeaders, knownVersion, READ_VARY } from '../http/job-answer.js';
+import { jobBody, jobHeaders, knownVersion, READ_VARY } from '../http/job-answer.js';
 import { whileConnected } from '../http/while-connected.js';
 import { effectiveState, isFinal, jobEtag, jobView, type JobRecord } from '../jobs/job-record.js';
 import type { JobService, NewJob } from '../jobs/job-service.js';
@@ -28,9 +28,6 @@ export interface JobRoutesOptions {
 const MAX_METADATA_BYTES = 16 * 1024;
 /** Deepest `metadata` nesting: a body of 64 KiB can nest 30,000 levels, and JSON.stringify (size check, fingerprint, store) overflowed the stack on it: a 500. */
 const MAX_METADATA_DEPTH = 32;
-
-/** Serialized final views by record (see `sendHeldJob`). */
-const finalBodies = new WeakMap<JobRecord, ReturnType<FastifyReply['serialize']>>();
 
 const problems = { 400: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 422: ProblemSchema };
 
@@ -58,9 +55,7 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
     const { status, version } = effectiveState(job, now);
     if (!isFinal(status)) return sendJob(reply, job);
     reply.code(200).header('etag', jobEtag(job.id, version)).header('cache-control', 'no-store');
-    let body = finalBodies.get(job);
-    if (body === undefined) finalBodies.set(job, (body = reply.serialize(jobView(job, now))));
-    return reply.type('application/json; charset=utf-8').send(body);
+    return reply.type('application/json; charset=utf-8').send(jobBody(job, now));
   }
 
   app.post<{ Body: CreateJobBody; Headers: { 'idempotency-key'?: string } }>(
