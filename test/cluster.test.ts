@@ -8,7 +8,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { SseParser, type Job } from '@jobwait/client';
+import type { Job } from '@jobwait/client';
+import { SseParser } from '@jobwait/client/internal';
 import type { Redis } from 'ioredis';
 import { startInstance, stopInstance } from './helpers/cluster.js';
 import { clientIdByName, deleteKeys, testRedis, uniquePrefix } from './helpers/redis.js';

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { HttpError, JobwaitClient, type FetchLike, type Job, type JobStatus } from '@jobwait/client';
+import { HttpError, JobwaitClient, type Job, type JobStatus } from '@jobwait/client';
+import type { FetchLike } from '@jobwait/client/internal';
 import { buildServer, type ServerOptions } from '@jobwait/server';
 
 const MAX_DURATION = 100;

@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { AbortError, JobwaitClient, TimeoutError, TimerClient, type FetchLike, type Job, type WaitStrategy } from '@jobwait/client';
+import { AbortError, JobwaitClient, TimeoutError, TimerClient, type Job, type WaitStrategy } from '@jobwait/client';
+import type { FetchLike } from '@jobwait/client/internal';
 import { buildServer, type ServerOptions } from '@jobwait/server';
 
 const STRATEGIES: readonly WaitStrategy[] = ['auto', 'long-poll', 'sse', 'poll'];

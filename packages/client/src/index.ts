@@ -1,32 +1,19 @@
 /**
  * `@jobwait/client`: start long-running jobs and wait on them with the least
  * delay and the fewest requests the server allows. Zero dependencies; Node >= 20 and browsers.
+ *
+ * The public surface is the two clients, the generic `poll()`, the errors with
+ * their guards, and the types of what goes in and comes out. How requests are
+ * sent and retried stays private; jobwait's own dashboard and benchmarks reach
+ * a few building blocks through `@jobwait/client/internal`, which is not stable.
  */
-export { JobwaitClient, type CallOptions, type CreateJobOptions, type ListJobsOptions } from './jobs/jobwait-client.js';
-export { TimerClient, type StartTimerResponse, type TimerResult, type TimerStatus, type TimerStatusOptions } from './timer/timer-client.js';
-export { CLIENT_DEFAULTS, type ClientOptions } from './client-options.js';
-export { isJob, isTerminal, type CreateJobInput, type Job, type JobPage, type JobStatus, type TerminalJobStatus } from './jobs/job.js';
-export { LONG_POLL_SECONDS, type WaitForJobOptions, type WaitStrategy } from './jobs/wait-for-job.js';
-export { STREAM_IDLE_TIMEOUT_MS, StreamUnsupportedError, type StreamJobOptions } from './jobs/job-stream.js';
-export { poll, isTransientError, type PollContext, type PollOptions } from './wait/poll.js';
-export { Deadline } from './wait/deadline.js';
-export { sleep } from './wait/sleep.js';
-export { nextPollDelay, normalizeScheduleOptions, SCHEDULE_DEFAULTS, SEED_SCHEDULE, type NormalizedScheduleOptions, type ScheduleOptions } from './wait/schedule.js';
-export {
-  backoffDelay,
-  decideRetry,
-  isRetryableFailure,
-  normalizeRetryOptions,
-  parseRetryAfter,
-  MAX_TIMER_DELAY_MS,
-  RETRY_DEFAULTS,
-  type AttemptFailure,
-  type NormalizedRetryOptions,
-  type RetryDecision,
-  type RetryOptions,
-} from './retry/retry-policy.js';
-export { SseParser, readServerSentEvents, type ServerSentEvent } from './sse/parser.js';
-export { Transport, type FetchLike, type HttpAnswer, type RequestSpec } from './http/transport.js';
+export { JobwaitClient } from './jobs/jobwait-client.js';
+export { TimerClient, type TimerStatus, type TimerStatusOptions } from './timer/timer-client.js';
+export { poll, type PollOptions } from './wait/poll.js';
+export type { ClientOptions } from './client-options.js';
+export type { CreateJobInput, Job, JobPage, JobStatus } from './jobs/job.js';
+export type { WaitForJobOptions, WaitStrategy } from './jobs/wait-for-job.js';
+export type { ScheduleOptions } from './wait/schedule.js';
 export {
   AbortError,
   AttemptsExhaustedError,
@@ -40,5 +27,4 @@ export {
   hasErrorCode,
   isJobwaitError,
   type JobwaitErrorCode,
-  type ProblemBody,
 } from './errors/errors.js';

@@ -5,7 +5,8 @@
  * URLs are relative to the page, so the dashboard also works behind a proxy that mounts the
  * server under a path.
  */
-import { isJob, type CreateJobInput, type Job, type JobPage, type JobStatus } from '@jobwait/client';
+import type { CreateJobInput, Job, JobPage, JobStatus } from '@jobwait/client';
+import { isJob } from '@jobwait/client/internal';
 
 /** A failed call: `status` 0 when the server could not be reached. */
 export class ApiError extends Error {

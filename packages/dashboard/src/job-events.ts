@@ -4,7 +4,8 @@
  * after the server's `retry:` hint with backoff and jitter, and when the stream goes silent
  * for longer than the server's heartbeats allow.
  */
-import { isJob, SseParser, STREAM_IDLE_TIMEOUT_MS, type Job } from '@jobwait/client';
+import type { Job } from '@jobwait/client';
+import { isJob, SseParser, STREAM_IDLE_TIMEOUT_MS } from '@jobwait/client/internal';
 import { apiUrl, authHeaders } from './api.js';
 
 /** Where the stream is. */

@@ -63,6 +63,14 @@ export class HttpError extends JobwaitError {
   }
 }
 
+/** The server has no event stream for jobs (a seed-only or older server): an `HttpError` whose status says so. */
+export class StreamUnsupportedError extends HttpError {
+  constructor(status: number, url: string) {
+    super(status, { detail: 'the server offers no job event stream' }, 'GET', url);
+    this.name = 'StreamUnsupportedError';
+  }
+}
+
 /** The request never got an answer: connection refused, reset, DNS failure… */
 export class NetworkError extends JobwaitError {
   constructor(method: string, url: string, cause: unknown) {
@@ -142,8 +150,23 @@ export function isJobwaitError(error: unknown): error is JobwaitError {
   return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[BRAND] === true;
 }
 
-/** True when `error` is a jobwait error with the given code. */
-export function hasErrorCode<C extends JobwaitErrorCode>(error: unknown, code: C): error is JobwaitError & { code: C } {
+/** The error class behind each code, so {@link hasErrorCode} narrows to it. */
+interface ErrorsByCode {
+  JOBWAIT_ERR_HTTP: HttpError;
+  JOBWAIT_ERR_NETWORK: NetworkError;
+  JOBWAIT_ERR_REQUEST_TIMEOUT: RequestTimeoutError;
+  JOBWAIT_ERR_BAD_RESPONSE: BadResponseError;
+  JOBWAIT_ERR_TIMEOUT: TimeoutError;
+  JOBWAIT_ERR_ABORTED: AbortError;
+  JOBWAIT_ERR_ATTEMPTS_EXHAUSTED: AttemptsExhaustedError;
+  JOBWAIT_ERR_INVALID_OPTION: InvalidOptionError;
+}
+
+/**
+ * True when `error` is a jobwait error with the given code, narrowed to its class.
+ * @example if (hasErrorCode(error, 'JOBWAIT_ERR_HTTP') && error.status === 404) …
+ */
+export function hasErrorCode<C extends JobwaitErrorCode>(error: unknown, code: C): error is ErrorsByCode[C] {
   return isJobwaitError(error) && error.code === code;
 }
 

@@ -7,6 +7,7 @@ import { AbortError, BadResponseError, HttpError, InvalidOptionError, NetworkErr
 import { JobwaitClient } from '../jobs/jobwait-client.js';
 import type { Job } from '../jobs/job.js';
 import { Deadline } from '../wait/deadline.js';
+import type { Transport } from './transport.js';
 
 interface SeenRequest {
   method: string;
@@ -43,6 +44,10 @@ const JOB: Job = {
   version: 1,
 };
 
+function transport(options: Partial<ClientOptions> = {}): Transport {
+  return createTransport({ baseUrl, retry: FAST_RETRY, ...options });
+}
+
 function client(options: Partial<ClientOptions> = {}): JobwaitClient {
   return new JobwaitClient({ baseUrl, retry: FAST_RETRY, ...options });
 }
@@ -75,7 +80,7 @@ beforeEach(() => {
 describe('Transport', () => {
   test('retries a 503 and returns the answer that follows', async () => {
     handle = (_req, res, n) => (n < 3 ? json(res, 503, { error: 'busy' }) : json(res, 200, { ok: true, n }));
-    const answer = await client().transport.request<{ ok: boolean; n: number }>({ method: 'GET', path: '/thing' });
+    const answer = await transport().request<{ ok: boolean; n: number }>({ method: 'GET', path: '/thing' });
     assert.equal(answer.status, 200);
     assert.deepEqual(answer.body, { ok: true, n: 3 });
     assert.equal(answer.headers.get('content-type'), 'application/json');
@@ -88,7 +93,7 @@ describe('Transport', () => {
   test('reports each retry with its attempt number, delay and error', async () => {
     handle = (_req, res, n) => (n < 3 ? json(res, 502, {}) : json(res, 200, {}));
     const retries: { attempt: number; delayMs: number; status: unknown }[] = [];
-    await client().transport.request({
+    await transport().request({
       method: 'GET',
       path: '/thing',
       onRetry: ({ attempt, delayMs, error }) => retries.push({ attempt, delayMs, status: (error as HttpError).status }),
@@ -127,8 +132,8 @@ describe('Transport', () => {
       res.writeHead(400, { 'content-type': 'application/problem+json' });
       res.end(JSON.stringify(problem));
     };
-    const error = await client()
-      .transport.request({ method: 'POST', path: '/v1/jobs', body: { duration: -1 } })
+    const error = await transport()
+      .request({ method: 'POST', path: '/v1/jobs', body: { duration: -1 } })
       .then(
         () => assert.fail('resolved'),
         (e: unknown) => e,
@@ -144,7 +149,7 @@ describe('Transport', () => {
 
   test('surfaces the seed server\'s {"error"} body on a 404 without retrying', async () => {
     handle = (_req, res) => json(res, 404, { error: 'No timer started' });
-    await assert.rejects(client().transport.request({ method: 'GET', path: '/status' }), (error: unknown) => {
+    await assert.rejects(transport().request({ method: 'GET', path: '/status' }), (error: unknown) => {
       assert.ok(error instanceof HttpError);
       assert.equal(error.status, 404);
       assert.deepEqual(error.body, { error: 'No timer started' });
@@ -160,7 +165,7 @@ describe('Transport', () => {
       res.writeHead(403, { 'content-type': 'text/html' });
       res.end('<h1>Forbidden by proxy</h1>');
     };
-    await assert.rejects(client().transport.request({ method: 'GET', path: '/x' }), (error: unknown) => {
+    await assert.rejects(transport().request({ method: 'GET', path: '/x' }), (error: unknown) => {
       assert.ok(error instanceof HttpError);
       assert.equal(error.status, 403);
       assert.deepEqual(error.body, { detail: '<h1>Forbidden by proxy</h1>' });
@@ -170,7 +175,7 @@ describe('Transport', () => {
 
   test('gives up with the last HttpError and its Retry-After once retries run out', async () => {
     handle = (_req, res) => json(res, 503, { error: 'down' }, { 'retry-after': '0' });
-    await assert.rejects(client({ retry: { ...FAST_RETRY, limit: 2 } }).transport.request({ method: 'GET', path: '/x' }), (error: unknown) => {
+    await assert.rejects(transport({ retry: { ...FAST_RETRY, limit: 2 } }).request({ method: 'GET', path: '/x' }), (error: unknown) => {
       assert.ok(error instanceof HttpError);
       assert.equal(error.status, 503);
       assert.equal(error.retryAfter, '0');
@@ -181,7 +186,7 @@ describe('Transport', () => {
 
   test('sends a request once when retries are off', async () => {
     handle = (_req, res) => json(res, 503, {});
-    await assert.rejects(client({ retry: false }).transport.request({ method: 'GET', path: '/x' }), HttpError);
+    await assert.rejects(transport({ retry: false }).request({ method: 'GET', path: '/x' }), HttpError);
     assert.equal(seen.length, 1);
   });
 
@@ -190,7 +195,7 @@ describe('Transport', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{"status": "pend');
     };
-    await assert.rejects(client({ retry: { ...FAST_RETRY, limit: 2 } }).transport.request({ method: 'GET', path: '/x' }), (error: unknown) => {
+    await assert.rejects(transport({ retry: { ...FAST_RETRY, limit: 2 } }).request({ method: 'GET', path: '/x' }), (error: unknown) => {
       assert.ok(error instanceof BadResponseError, String(error));
       assert.equal(error.code, 'JOBWAIT_ERR_BAD_RESPONSE');
       assert.ok(error.cause instanceof SyntaxError);
@@ -201,13 +206,13 @@ describe('Transport', () => {
 
   test('recovers when garbage JSON is followed by a good answer', async () => {
     handle = (_req, res, n) => (n === 1 ? res.end('not json') : json(res, 200, { fine: true }));
-    assert.deepEqual((await client().transport.request({ method: 'GET', path: '/x' })).body, { fine: true });
+    assert.deepEqual((await transport().request({ method: 'GET', path: '/x' })).body, { fine: true });
     assert.equal(seen.length, 2);
   });
 
   test('treats an empty 200 body as unreadable', async () => {
     handle = (_req, res) => res.end();
-    await assert.rejects(client({ retry: false }).transport.request({ method: 'GET', path: '/x' }), BadResponseError);
+    await assert.rejects(transport({ retry: false }).request({ method: 'GET', path: '/x' }), BadResponseError);
   });
 
   test('rejects with RequestTimeoutError when the server never answers, after retrying', async () => {
@@ -215,7 +220,7 @@ describe('Transport', () => {
       held.push(res);
     };
     const started = performance.now();
-    const pending = client({ requestTimeoutMs: 100, retry: { ...FAST_RETRY, limit: 1 } }).transport.request({ method: 'GET', path: '/hang' });
+    const pending = transport({ requestTimeoutMs: 100, retry: { ...FAST_RETRY, limit: 1 } }).request({ method: 'GET', path: '/hang' });
     await assert.rejects(pending, (error: unknown) => {
       assert.ok(error instanceof RequestTimeoutError, String(error));
       assert.equal(error.code, 'JOBWAIT_ERR_REQUEST_TIMEOUT');
@@ -234,7 +239,7 @@ describe('Transport', () => {
       held.push(res);
     };
     await assert.rejects(
-      client({ requestTimeoutMs: 100, retry: false }).transport.request({ method: 'GET', path: '/slow-body' }),
+      transport({ requestTimeoutMs: 100, retry: false }).request({ method: 'GET', path: '/slow-body' }),
       RequestTimeoutError,
     );
   });
@@ -263,7 +268,7 @@ describe('Transport', () => {
   test('stops retrying when the next retry would pass the deadline', async () => {
     handle = (_req, res) => json(res, 503, {}, { 'retry-after': '5' });
     const started = performance.now();
-    await assert.rejects(client().transport.request({ method: 'GET', path: '/x', deadline: new Deadline(1000) }), HttpError);
+    await assert.rejects(transport().request({ method: 'GET', path: '/x', deadline: new Deadline(1000) }), HttpError);
     assert.equal(seen.length, 1);
     assert.ok(performance.now() - started < 500, 'slept towards a retry the deadline could not allow');
   });
@@ -273,7 +278,7 @@ describe('Transport', () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 50);
     const started = performance.now();
-    await assert.rejects(client().transport.request({ method: 'GET', path: '/x', signal: controller.signal }), (error: unknown) => {
+    await assert.rejects(transport().request({ method: 'GET', path: '/x', signal: controller.signal }), (error: unknown) => {
       assert.ok(error instanceof AbortError, String(error));
       assert.equal(error.code, 'JOBWAIT_ERR_ABORTED');
       return true;
@@ -288,13 +293,13 @@ describe('Transport', () => {
     };
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 30);
-    await assert.rejects(client().transport.request({ method: 'GET', path: '/hang', signal: controller.signal }), AbortError);
+    await assert.rejects(transport().request({ method: 'GET', path: '/hang', signal: controller.signal }), AbortError);
     assert.equal(seen.length, 1);
   });
 
   test('sends JSON bodies, query strings, extra headers and accepts JSON', async () => {
     handle = (_req, res) => json(res, 200, {});
-    await client({ headers: { 'x-trace': 'abc' } }).transport.request({
+    await transport({ headers: { 'x-trace': 'abc' } }).request({
       method: 'POST',
       path: '/v1/things',
       query: { a: 1, b: 'x y', skipped: undefined },

@@ -3,27 +3,17 @@
  * dropped or stalled stream reconnects with `Last-Event-ID`, so nothing is
  * missed; consecutive failures follow the transport retry policy.
  */
-import { AbortError, BadResponseError, HttpError, JobwaitError, NetworkError, isJobwaitError, type ProblemBody } from '../errors/errors.js';
+import { AbortError, BadResponseError, HttpError, NetworkError, StreamUnsupportedError, isJobwaitError, type ProblemBody } from '../errors/errors.js';
 import type { Transport } from '../http/transport.js';
 import { readServerSentEvents, SseParser } from '../sse/parser.js';
 import type { Deadline } from '../wait/deadline.js';
 import { sleep, throwIfAborted } from '../wait/sleep.js';
 import { isJob, isTerminal, type Job } from './job.js';
 
-/** The server has no event stream for jobs (a seed-only or older server). */
-export class StreamUnsupportedError extends JobwaitError {
-  constructor(status: number) {
-    super('JOBWAIT_ERR_HTTP', `the server offers no job event stream (status ${status})`);
-    this.name = 'StreamUnsupportedError';
-  }
-}
-
-/** Options of {@link streamJob}. */
-export interface StreamJobOptions {
+/** Options of `JobwaitClient.watchJob`. */
+export interface WatchJobOptions {
   signal?: AbortSignal | undefined;
-  /** Reconnects stop at this deadline. */
-  deadline?: Deadline | undefined;
-  /** Resume after this event id. */
+  /** Resume after this event id (a job's `version`). */
   lastEventId?: string | undefined;
   /**
    * A stream silent for this long (no event, no heartbeat) is taken as dead and reopened.
@@ -32,7 +22,13 @@ export interface StreamJobOptions {
   idleTimeoutMs?: number | undefined;
 }
 
-/** Default of {@link StreamJobOptions.idleTimeoutMs}: three missed 15 s heartbeats. */
+/** Options of {@link streamJob}. */
+export interface StreamJobOptions extends WatchJobOptions {
+  /** Reconnects stop at this deadline. */
+  deadline?: Deadline | undefined;
+}
+
+/** Default of {@link WatchJobOptions.idleTimeoutMs}: three missed 15 s heartbeats. */
 export const STREAM_IDLE_TIMEOUT_MS = 45_000;
 
 /** Yields every state of job `id` from its event stream until a final one. */
@@ -56,7 +52,7 @@ export async function* streamJob(transport: Transport, id: string, options: Stre
         const { response } = opened;
         if (!response.ok) throw await streamHttpError(response, transport.url(`/v1/jobs/${encodeURIComponent(id)}/events`));
         if (!(response.headers.get('content-type') ?? '').startsWith('text/event-stream') || !response.body) {
-          throw new StreamUnsupportedError(response.status);
+          throw new StreamUnsupportedError(response.status, transport.url(`/v1/jobs/${encodeURIComponent(id)}/events`));
         }
         opened.disarmTimeout();
         for await (const event of readServerSentEvents(idle.wrap(response.body), parser)) {
@@ -93,7 +89,7 @@ async function streamHttpError(response: Response, url: string): Promise<Error> 
     body = undefined;
   }
   const unsupported = [405, 406, 501].includes(response.status) || (response.status === 404 && body?.code !== 'JOBWAIT_ERR_JOB_NOT_FOUND');
-  if (unsupported) return new StreamUnsupportedError(response.status);
+  if (unsupported) return new StreamUnsupportedError(response.status, url);
   return new HttpError(response.status, body, 'GET', url, response.headers.get('retry-after') ?? undefined);
 }
 

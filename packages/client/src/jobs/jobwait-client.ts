@@ -3,7 +3,7 @@ import { createTransport, type ClientOptions } from '../client-options.js';
 import { BadResponseError, InvalidOptionError } from '../errors/errors.js';
 import type { Transport } from '../http/transport.js';
 import { isJob, type CreateJobInput, type Job, type JobPage, type JobStatus } from './job.js';
-import { streamJob, type StreamJobOptions } from './job-stream.js';
+import { streamJob, type WatchJobOptions } from './job-stream.js';
 import { waitForJob, type WaitForJobOptions } from './wait-for-job.js';
 
 /** Per-call options of the simple calls. */
@@ -40,18 +40,17 @@ export interface ListJobsOptions extends CallOptions {
  * const done = await client.waitForJob(job.id, { timeoutMs: 60_000 });
  */
 export class JobwaitClient {
-  /** The transport, shared with helpers such as `poll()`. */
-  readonly transport: Transport;
+  readonly #transport: Transport;
 
   constructor(options: ClientOptions) {
-    this.transport = createTransport(options);
+    this.#transport = createTransport(options);
   }
 
   /** Starts a job. Retries are safe: the same `Idempotency-Key` is sent each time. */
   async createJob(input: CreateJobInput, options: CreateJobOptions = {}): Promise<Job> {
     if (typeof input !== 'object' || input === null) throw new InvalidOptionError('createJob needs an object with a duration');
     const idempotencyKey = options.idempotencyKey ?? randomKey();
-    const answer = await this.transport.request<unknown>({
+    const answer = await this.#transport.request<unknown>({
       method: 'POST',
       path: '/v1/jobs',
       body: input,
@@ -63,13 +62,13 @@ export class JobwaitClient {
 
   /** Reads a job once. */
   async getJob(id: string, options: CallOptions = {}): Promise<Job> {
-    const answer = await this.transport.request<unknown>({ method: 'GET', path: jobPath(id), signal: options.signal });
+    const answer = await this.#transport.request<unknown>({ method: 'GET', path: jobPath(id), signal: options.signal });
     return expectJob(answer.body, `GET ${jobPath(id)}`);
   }
 
   /** One page of this key's jobs, newest first. */
   async listJobs(options: ListJobsOptions = {}): Promise<JobPage> {
-    const answer = await this.transport.request<JobPage>({
+    const answer = await this.#transport.request<JobPage>({
       method: 'GET',
       path: '/v1/jobs',
       query: { status: options.status, limit: options.limit, cursor: options.cursor },
@@ -81,7 +80,7 @@ export class JobwaitClient {
 
   /** Cancels a pending job and returns it; a job already canceled is returned as it is. */
   async cancelJob(id: string, options: CallOptions = {}): Promise<Job> {
-    const answer = await this.transport.request<unknown>({ method: 'DELETE', path: jobPath(id), signal: options.signal });
+    const answer = await this.#transport.request<unknown>({ method: 'DELETE', path: jobPath(id), signal: options.signal });
     return expectJob(answer.body, `DELETE ${jobPath(id)}`);
   }
 
@@ -90,7 +89,7 @@ export class JobwaitClient {
    * typed error (`TimeoutError`, `AbortError`, `HttpError`…). Aborting never cancels the job.
    */
   waitForJob(id: string, options: WaitForJobOptions = {}): Promise<Job> {
-    return waitForJob(this.transport, id, options);
+    return waitForJob(this.#transport, id, options);
   }
 
   /**
@@ -98,9 +97,9 @@ export class JobwaitClient {
    * `Last-Event-ID` when the stream drops.
    * @example for await (const job of client.watchJob(id)) console.log(job.status, job.progress);
    */
-  watchJob(id: string, options: Omit<StreamJobOptions, 'deadline'> = {}): AsyncGenerator<Job, void, undefined> {
+  watchJob(id: string, options: WatchJobOptions = {}): AsyncGenerator<Job, void, undefined> {
     if (typeof id !== 'string' || id === '') throw new InvalidOptionError('job id must be a non-empty string');
-    return streamJob(this.transport, id, options);
+    return streamJob(this.#transport, id, options);
   }
 }
 

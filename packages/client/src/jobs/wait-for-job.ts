@@ -3,15 +3,14 @@
  * answers rather than configured: long-poll if it applies `Prefer: wait`,
  * else its event stream, else its ETA hints, else the bounded schedule.
  */
-import { AbortError, AttemptsExhaustedError, BadResponseError, InvalidOptionError, TimeoutError } from '../errors/errors.js';
-import type { HttpAnswer, Transport } from '../http/transport.js';
-import { parseRetryAfter } from '../retry/retry-policy.js';
+import { AbortError, BadResponseError, InvalidOptionError, StreamUnsupportedError, TimeoutError } from '../errors/errors.js';
+import type { Transport } from '../http/transport.js';
 import { Deadline } from '../wait/deadline.js';
-import { poll } from '../wait/poll.js';
+import { followLooks, holdSeconds, longPoll, type Look, type LongPollAnswer } from '../wait/long-poll.js';
 import type { ScheduleOptions } from '../wait/schedule.js';
 import { sleep, throwIfAborted } from '../wait/sleep.js';
 import { isJob, isTerminal, type Job } from './job.js';
-import { StreamUnsupportedError, streamJob } from './job-stream.js';
+import { streamJob } from './job-stream.js';
 
 /** How to wait: `auto` picks the best the server offers. */
 export type WaitStrategy = 'auto' | 'long-poll' | 'sse' | 'poll';
@@ -25,7 +24,10 @@ export interface WaitForJobOptions {
    * @default Infinity
    */
   timeoutMs?: number | undefined;
-  /** Called with every state seen, e.g. to draw progress. Errors it throws end the wait. */
+  /**
+   * Called with the first state read, then with every newer version seen (never twice for one
+   * version), whatever the strategy — e.g. to draw progress. Errors it throws end the wait.
+   */
   onUpdate?: ((job: Job) => void) | undefined;
   /**
    * `auto`: long-poll if the server applies it, else server-sent events, else ETA-hinted polling, else the schedule.
@@ -46,14 +48,6 @@ export const LONG_POLL_SECONDS = 30;
 
 const STRATEGIES: ReadonlySet<string> = new Set(['auto', 'long-poll', 'sse', 'poll']);
 
-interface Look {
-  job: Job;
-  /** Seconds the server agreed to hold this request; 0 when it answered a plain GET. */
-  heldSeconds: number;
-  /** When to look next, as the server hints it. */
-  hintMs: number | undefined;
-}
-
 /** Waits until job `id` is final and returns it (completed, error or canceled alike). */
 export async function waitForJob(transport: Transport, id: string, options: WaitForJobOptions = {}): Promise<Job> {
   const strategy = options.strategy ?? 'auto';
@@ -66,24 +60,35 @@ export async function waitForJob(transport: Transport, id: string, options: Wait
   const deadline = new Deadline(options.timeoutMs);
   const waiter = new JobWaiter(transport, id, deadline, options, longPollSeconds);
 
+  // A stream opens with the current state, and a plain poll's first look answers at once.
   if (strategy === 'sse') return waiter.bySse();
   if (strategy === 'poll') return waiter.byPolling(false);
+  // A held look answers only when the job changes: read the state once first for onUpdate to show.
+  if (options.onUpdate) {
+    const first = await waiter.look(0);
+    if (isTerminal(first.value)) return first.value;
+  }
   if (strategy === 'long-poll') return waiter.byPolling(true);
 
-  const first = await waiter.look(true, false);
-  if (isTerminal(first.job)) return first.job;
-  if (first.heldSeconds > 0) return waiter.byPolling(true);
+  // One held look tells whether the server applies `Prefer: wait`.
+  const probe = await waiter.look(holdSeconds(longPollSeconds, { deadline, final: false }));
+  if (isTerminal(probe.value)) return probe.value;
+  if (probe.heldSeconds > 0) return waiter.byPolling(true);
   try {
     return await waiter.bySse();
   } catch (error) {
     if (!(error instanceof StreamUnsupportedError)) throw error;
   }
-  return waiter.byPolling(false, first);
+  return waiter.byPolling(false, probe);
 }
 
 class JobWaiter {
+  /** The freshest state read: answers a 304, resumes a stream, and is a timeout's `lastValue`. */
   private last: Job | undefined;
   private etag: string | undefined;
+  /** The newest version handed to `onUpdate`. */
+  private reported = 0;
+  private readonly path: string;
 
   constructor(
     private readonly transport: Transport,
@@ -91,52 +96,30 @@ class JobWaiter {
     private readonly deadline: Deadline,
     private readonly options: WaitForJobOptions,
     private readonly longPollSeconds: number,
-  ) {}
-
-  /** One GET of the job, held by the server for up to `longPollSeconds` when `longPoll`. */
-  async look(longPoll: boolean, final: boolean): Promise<Look> {
-    const hold = longPoll && !final ? Math.min(this.longPollSeconds, Math.floor(this.deadline.remaining() / 1000)) : 0;
-    const headers: Record<string, string> = {};
-    if (hold > 0) headers.prefer = `wait=${hold}`;
-    if (hold > 0 && this.etag) headers['if-none-match'] = this.etag;
-    const answer = await this.transport.request<unknown>({
-      method: 'GET',
-      path: `/v1/jobs/${encodeURIComponent(this.id)}`,
-      headers,
-      timeoutMs: this.transport.settings.requestTimeoutMs + hold * 1000,
-      signal: this.options.signal,
-      deadline: this.deadline,
-      accept: [304],
-    });
-    const job = this.read(answer);
-    return { job, heldSeconds: hold > 0 ? appliedWait(answer.headers) : 0, hintMs: hintOf(job, answer.headers) };
+  ) {
+    this.path = `/v1/jobs/${encodeURIComponent(id)}`;
   }
 
-  /** Long-poll (when `longPoll` and the server applies it) or hinted/scheduled polling. */
-  byPolling(longPoll: boolean, first?: Look): Promise<Job> {
+  /** One GET of the job, held by the server for up to `hold` seconds (0: a plain GET). */
+  async look(hold: number): Promise<Look<Job>> {
+    const answer = await longPoll(this.transport, { path: this.path, holdSeconds: hold, etag: this.etag, signal: this.options.signal, deadline: this.deadline });
+    const job = this.read(answer);
+    return { value: job, heldSeconds: answer.heldSeconds, hintMs: etaOf(job) ?? answer.retryAfterMs };
+  }
+
+  /** Long-poll (when `held` and the server applies it) or hinted/scheduled polling. */
+  byPolling(held: boolean, first?: Look<Job>): Promise<Job> {
     let pending = first;
-    return poll<Look>(
-      async ({ final }) => {
-        if (pending && !final) {
+    return followLooks<Job>(
+      async (context) => {
+        if (pending && !context.final) {
           const look = pending;
           pending = undefined;
           return look;
         }
-        return this.look(longPoll, final);
+        return this.look(held ? holdSeconds(this.longPollSeconds, context) : 0);
       },
-      {
-        isDone: (look) => isTerminal(look.job),
-        signal: this.options.signal,
-        deadline: this.deadline,
-        schedule: this.options.schedule,
-        // A held request that came back still pending is followed at once by the next one.
-        hintMs: (look) => (look.heldSeconds > 0 ? 0 : look.hintMs),
-      },
-    ).then(
-      (look) => look.job,
-      (error: unknown) => {
-        throw unwrapLastValue(error, (look: Look) => look.job);
-      },
+      { isDone: isTerminal, signal: this.options.signal, deadline: this.deadline, schedule: this.options.schedule },
     );
   }
 
@@ -156,23 +139,23 @@ class JobWaiter {
         this.seen(job);
         if (isTerminal(job)) return job;
       }
-      throw new BadResponseError('GET', `/v1/jobs/${this.id}/events`, 'stream ended without a final state');
+      throw new BadResponseError('GET', `${this.path}/events`, 'stream ended without a final state');
     } catch (error) {
       if (signal?.aborted) throw new AbortError(signal.reason);
       if (!(controller.signal.reason === DEADLINE || (error instanceof Error && this.deadline.expired()))) throw error;
       await sleep(this.deadline.remaining(), signal);
-      const look = await this.look(false, true);
-      if (isTerminal(look.job)) return look.job;
-      throw new TimeoutError(this.deadline.timeoutMs, look.job, error);
+      const look = await this.look(0);
+      if (isTerminal(look.value)) return look.value;
+      throw new TimeoutError(this.deadline.timeoutMs, look.value, error);
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
     }
   }
 
-  private read(answer: HttpAnswer<unknown>): Job {
+  private read(answer: LongPollAnswer): Job {
     if (answer.status === 304 && this.last) return this.last;
-    if (!isJob(answer.body)) throw new BadResponseError('GET', `/v1/jobs/${this.id}`, 'body is not a job');
+    if (!isJob(answer.body)) throw new BadResponseError('GET', this.path, 'body is not a job');
     this.etag = answer.headers.get('etag') ?? undefined;
     this.seen(answer.body);
     return answer.body;
@@ -180,34 +163,15 @@ class JobWaiter {
 
   private seen(job: Job): void {
     this.last = job;
+    if (job.version <= this.reported) return;
+    this.reported = job.version;
     this.options.onUpdate?.(job);
   }
 }
 
 const DEADLINE = Symbol('deadline');
 
-/**
- * `poll()` reports the last value it saw, which for a wait is an internal wrapper (a look at the
- * job or at the timer status): hand callers the state itself in `lastValue`, as documented.
- */
-export function unwrapLastValue<T>(error: unknown, unwrap: (value: T) => unknown): unknown {
-  if (error instanceof TimeoutError && error.lastValue !== undefined) {
-    return new TimeoutError(error.timeoutMs, unwrap(error.lastValue as T), error.cause);
-  }
-  if (error instanceof AttemptsExhaustedError) return new AttemptsExhaustedError(error.attempts, unwrap(error.lastValue as T));
-  return error;
-}
-
-/** Seconds named in `Preference-Applied: wait=N`, or 0 when the server did not hold the request. */
-export function appliedWait(headers: Headers): number {
-  const applied = headers.get('preference-applied');
-  const match = applied ? /(?:^|[,;\s])wait=(\d+)/i.exec(applied) : null;
-  return match ? Number(match[1]) : 0;
-}
-
-/** The server's hint of when to look next: the body's exact `etaMs`, else `Retry-After`. */
-export function hintOf(job: Pick<Job, 'etaMs'> | undefined, headers: Headers): number | undefined {
-  if (job && typeof job.etaMs === 'number' && Number.isFinite(job.etaMs) && job.etaMs >= 0) return job.etaMs;
-  const retryAfter = headers.get('retry-after');
-  return retryAfter === null ? undefined : parseRetryAfter(retryAfter);
+/** The body's exact ETA, when it has a usable one: better than `Retry-After`'s whole seconds. */
+function etaOf(job: Job): number | undefined {
+  return typeof job.etaMs === 'number' && Number.isFinite(job.etaMs) && job.etaMs >= 0 ? job.etaMs : undefined;
 }

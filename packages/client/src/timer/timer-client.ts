@@ -7,10 +7,9 @@
 import { createTransport, type ClientOptions } from '../client-options.js';
 import { BadResponseError, InvalidOptionError } from '../errors/errors.js';
 import type { Transport } from '../http/transport.js';
-import { appliedWait, LONG_POLL_SECONDS, unwrapLastValue } from '../jobs/wait-for-job.js';
-import { parseRetryAfter } from '../retry/retry-policy.js';
+import { LONG_POLL_SECONDS } from '../jobs/wait-for-job.js';
 import type { Deadline } from '../wait/deadline.js';
-import { poll } from '../wait/poll.js';
+import { followLooks, holdSeconds, longPoll, type Look } from '../wait/long-poll.js';
 import type { ScheduleOptions } from '../wait/schedule.js';
 
 /** `result` of `GET /status`. */
@@ -53,12 +52,6 @@ export interface TimerStatusOptions extends ScheduleOptions {
   onPoll?: ((status: TimerStatus, attempt: number) => void) | undefined;
 }
 
-interface StatusLook {
-  status: TimerStatus;
-  heldSeconds: number;
-  hintMs: number | undefined;
-}
-
 /**
  * The seed's client, in TypeScript.
  * @example
@@ -67,16 +60,15 @@ interface StatusLook {
  * const { result } = await timer.getTimerStatus({ timeoutMs: 60_000 });
  */
 export class TimerClient {
-  /** The transport the calls use. */
-  readonly transport: Transport;
+  readonly #transport: Transport;
 
   constructor(options: ClientOptions) {
-    this.transport = createTransport(options);
+    this.#transport = createTransport(options);
   }
 
   /** `POST /start-timer`: starts a timer of `duration` seconds and returns the server's message. */
-  async startTimer(duration: number, options: { signal?: AbortSignal } = {}): Promise<StartTimerResponse> {
-    const answer = await this.transport.request<StartTimerResponse>({ method: 'POST', path: '/start-timer', body: { duration }, signal: options.signal });
+  async startTimer(duration: number, options: { signal?: AbortSignal | undefined } = {}): Promise<StartTimerResponse> {
+    const answer = await this.#transport.request<StartTimerResponse>({ method: 'POST', path: '/start-timer', body: { duration }, signal: options.signal });
     if (typeof answer.body?.message !== 'string') throw new BadResponseError('POST', '/start-timer', 'body has no message');
     return answer.body;
   }
@@ -88,42 +80,23 @@ export class TimerClient {
   async getTimerStatus(options: TimerStatusOptions = {}): Promise<TimerStatus> {
     const { wait = true, maxAttempts, timeoutMs, signal, strategy = 'auto', onPoll, ...schedule } = options;
     if (strategy !== 'auto' && strategy !== 'poll') throw new InvalidOptionError(`strategy must be auto or poll, got ${String(strategy)}`);
-    const look = async (hold: number, deadline?: Deadline): Promise<StatusLook> => {
-      const answer = await this.transport.request<TimerStatus>({
-        method: 'GET',
-        path: '/status',
-        headers: hold > 0 ? { prefer: `wait=${hold}` } : {},
-        timeoutMs: this.transport.settings.requestTimeoutMs + hold * 1000,
-        signal,
-        deadline,
-      });
-      const result = answer.body?.result;
-      if (result !== 'pending' && result !== 'completed' && result !== 'error') throw new BadResponseError('GET', '/status', 'body has no known result');
-      const retryAfter = answer.headers.get('retry-after');
-      return {
-        status: { result },
-        heldSeconds: hold > 0 ? appliedWait(answer.headers) : 0,
-        hintMs: retryAfter === null ? undefined : parseRetryAfter(retryAfter),
-      };
-    };
-    if (!wait) return (await look(0)).status;
-    const final = await poll<StatusLook>(
-      ({ deadline, final: last }) => {
-        const hold = strategy === 'auto' && !last ? Math.min(LONG_POLL_SECONDS, Math.floor(deadline.remaining() / 1000)) : 0;
-        return look(hold, deadline);
-      },
-      {
-        isDone: (l) => l.status.result !== 'pending',
-        signal,
-        timeoutMs,
-        maxAttempts,
-        schedule,
-        hintMs: (l) => (strategy === 'poll' ? undefined : l.heldSeconds > 0 ? 0 : l.hintMs),
-        onPoll: onPoll && ((l, attempt) => onPoll(l.status, attempt)),
-      },
-    ).catch((error: unknown) => {
-      throw unwrapLastValue(error, (l: StatusLook) => l.status);
+    if (!wait) return (await this.#look(0, signal)).value;
+    return followLooks<TimerStatus>(({ deadline, final }) => this.#look(strategy === 'auto' ? holdSeconds(LONG_POLL_SECONDS, { deadline, final }) : 0, signal, deadline), {
+      isDone: (status) => status.result !== 'pending',
+      useHints: strategy === 'auto',
+      signal,
+      timeoutMs,
+      maxAttempts,
+      schedule,
+      onPoll,
     });
-    return final.status;
+  }
+
+  /** One `GET /status`, held by the server for up to `hold` seconds when it applies `Prefer: wait`. */
+  async #look(hold: number, signal: AbortSignal | undefined, deadline?: Deadline): Promise<Look<TimerStatus>> {
+    const answer = await longPoll(this.#transport, { path: '/status', holdSeconds: hold, signal, deadline });
+    const result = (answer.body as Partial<TimerStatus> | undefined)?.result;
+    if (result !== 'pending' && result !== 'completed' && result !== 'error') throw new BadResponseError('GET', '/status', 'body has no known result');
+    return { value: { result }, heldSeconds: answer.heldSeconds, hintMs: answer.retryAfterMs };
   }
 }

@@ -1,0 +1,119 @@
+/**
+ * The long-poll: one GET that asks the server to hold it until the resource
+ * changes (`Prefer: wait=N`, RFC 7240), and the loop that follows such looks.
+ * `waitForJob` (on `/v1/jobs/{id}`) and `TimerClient` (on the seed's `/status`)
+ * both wait through it. A server that ignores the preference answers at once
+ * without `Preference-Applied`, and the loop falls back to the server's hints,
+ * else the schedule — so the same code waits on the seed's own server.
+ */
+import { AttemptsExhaustedError, TimeoutError } from '../errors/errors.js';
+import type { HttpAnswer, Transport } from '../http/transport.js';
+import { parseRetryAfter } from '../retry/retry-policy.js';
+import type { Deadline } from './deadline.js';
+import { poll, type PollContext, type PollOptions } from './poll.js';
+
+/** One GET of a resource, held by the server for up to `holdSeconds` when it applies `Prefer: wait`. */
+export interface LongPollRequest {
+  path: string;
+  /** Seconds to ask the server to hold the request; 0 sends a plain GET. */
+  holdSeconds: number;
+  /** With a hold: wait for a change from the version this ETag names (`If-None-Match`); the answer is 304 if none came. */
+  etag?: string | undefined;
+  signal?: AbortSignal | undefined;
+  /** Transport retries stop at this deadline. */
+  deadline?: Deadline | undefined;
+}
+
+/** The answer to a {@link LongPollRequest}. */
+export interface LongPollAnswer extends HttpAnswer<unknown> {
+  /** Seconds the server agreed to hold the request (`Preference-Applied: wait=N`); 0 when it answered a plain GET. */
+  heldSeconds: number;
+  /** `Retry-After` of the answer in milliseconds, when it carried a readable one. */
+  retryAfterMs: number | undefined;
+}
+
+/** Sends one long-poll GET; a held request may take its hold time on top of the per-request timeout. */
+export async function longPoll(transport: Transport, request: LongPollRequest): Promise<LongPollAnswer> {
+  const hold = request.holdSeconds;
+  const headers: Record<string, string> = {};
+  const etag = hold > 0 ? request.etag : undefined;
+  if (hold > 0) headers.prefer = `wait=${hold}`;
+  if (etag !== undefined) headers['if-none-match'] = etag;
+  const answer = await transport.request<unknown>({
+    method: 'GET',
+    path: request.path,
+    headers,
+    timeoutMs: transport.settings.requestTimeoutMs + hold * 1000,
+    signal: request.signal,
+    deadline: request.deadline,
+    accept: etag !== undefined ? [304] : [],
+  });
+  const retryAfter = answer.headers.get('retry-after');
+  return {
+    ...answer,
+    heldSeconds: hold > 0 ? appliedWait(answer.headers) : 0,
+    retryAfterMs: retryAfter === null ? undefined : parseRetryAfter(retryAfter),
+  };
+}
+
+/**
+ * Seconds to hold the next look: `seconds`, cut so the hold ends by the deadline (the server
+ * answers at the end of a hold, so the final look is on time); 0 for the final look itself.
+ */
+export function holdSeconds(seconds: number, context: Pick<PollContext, 'deadline' | 'final'>): number {
+  if (context.final) return 0;
+  return Math.max(0, Math.min(seconds, Math.floor(context.deadline.remaining() / 1000)));
+}
+
+/** What one look found: the state, and what the server said about the next look. */
+export interface Look<T> {
+  value: T;
+  /** Seconds the server held the request; a held answer still pending is followed at once. */
+  heldSeconds: number;
+  /** Milliseconds until the next look as the server hints it (an ETA, `Retry-After`), or undefined for none. */
+  hintMs: number | undefined;
+}
+
+/** Options of {@link followLooks}: those of `poll`, about the state rather than the look. */
+export interface FollowLooksOptions<T> extends Omit<PollOptions<Look<T>>, 'isDone' | 'hintMs' | 'onPoll'> {
+  isDone: (value: T) => boolean;
+  /**
+   * Sleep as the server hints between plain looks; `false` keeps to the schedule.
+   * @default true
+   */
+  useHints?: boolean | undefined;
+  /** Called with every state seen. */
+  onPoll?: ((value: T, attempt: number) => void) | undefined;
+}
+
+/**
+ * Looks until the state is final: at once after a held answer, else as the server hints, else on
+ * the schedule. Resolves with the final state; `TimeoutError` and `AttemptsExhaustedError` carry
+ * the last state seen in `lastValue`.
+ */
+export async function followLooks<T>(look: (context: PollContext) => Promise<Look<T>>, options: FollowLooksOptions<T>): Promise<T> {
+  const { isDone, useHints = true, onPoll, ...rest } = options;
+  try {
+    const last = await poll<Look<T>>(look, {
+      ...rest,
+      isDone: (l) => isDone(l.value),
+      hintMs: (l) => (l.heldSeconds > 0 ? 0 : useHints ? l.hintMs : undefined),
+      onPoll: onPoll && ((l, attempt) => onPoll(l.value, attempt)),
+    });
+    return last.value;
+  } catch (error) {
+    // poll() reports the last Look it saw; callers were promised the state itself.
+    if (error instanceof TimeoutError && error.lastValue !== undefined) {
+      throw new TimeoutError(error.timeoutMs, (error.lastValue as Look<T>).value, error.cause);
+    }
+    if (error instanceof AttemptsExhaustedError) throw new AttemptsExhaustedError(error.attempts, (error.lastValue as Look<T>).value);
+    throw error;
+  }
+}
+
+/** Seconds named in `Preference-Applied: wait=N`, or 0 when the server did not hold the request. */
+function appliedWait(headers: Headers): number {
+  const applied = headers.get('preference-applied');
+  const match = applied ? /(?:^|[,;\s])wait=(\d+)/i.exec(applied) : null;
+  return match ? Number(match[1]) : 0;
+}
