@@ -1,4 +1,8 @@
-/** The job resource as the jobs API returns it. */
+/**
+ * The job resource as the jobs API returns it. The server's TypeBox `JobSchema` defines the wire
+ * shape; these types are its zero-dependency copy, held equal to it field by field by
+ * `test/job-wire-shape.types.ts` (compiled by `npm run typecheck` and `npm test`): change both together.
+ */
 
 /** Where a job is in its life. Only `pending` is not final. */
 export type JobStatus = 'pending' | 'completed' | 'error' | 'canceled';

@@ -3,10 +3,12 @@
  * from `dueAt`: a pending record past its due time already reads as its
  * outcome, so a read is right even when the scheduler lags or restarts.
  */
+import type { Static } from 'typebox';
+import type { JobSchema, JobStatusSchema } from '../routes/schemas.js';
 import type { Outcome } from './outcome.js';
 
 /** Status as the API shows it. */
-export type JobStatus = 'pending' | 'completed' | 'error' | 'canceled';
+export type JobStatus = Static<typeof JobStatusSchema>;
 
 /** A job as the store keeps it. */
 export interface JobRecord {
@@ -30,22 +32,8 @@ export interface JobRecord {
   notifyEmail?: string | undefined;
 }
 
-/** A job as the API shows it. */
-export interface JobView {
-  id: string;
-  status: JobStatus;
-  progress: number;
-  etaMs: number;
-  createdAt: string;
-  dueAt: string;
-  updatedAt: string;
-  duration: number;
-  version: number;
-  error?: { code: string; message: string };
-  metadata?: Record<string, unknown>;
-  callbackUrl?: string;
-  notifyEmail?: string;
-}
+/** A job as the API shows it: the static type of its wire schema, so the two cannot drift apart. */
+export type JobView = Static<typeof JobSchema>;
 
 /** The effective state of `record` at `now`: status, version and change time as if it had been settled on time. */
 export function effectiveState(record: JobRecord, now: number): { status: JobStatus; version: number; updatedAt: number } {

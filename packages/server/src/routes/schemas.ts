@@ -4,10 +4,21 @@
  */
 import { Type, type Static } from 'typebox';
 
+/**
+ * A free-form JSON object kept with a job. The JSON schema is a plain open object; its static
+ * type is a record (rather than TypeBox's `object`) so that it reads as the client's `Job` does.
+ */
+function Metadata(options: { maxProperties?: number } = {}) {
+  return Type.Unsafe<Record<string, unknown>>(Type.Object({}, { additionalProperties: true, ...options }));
+}
+
 /** Status of a job as the API shows it. */
 export const JobStatusSchema = Type.Union([Type.Literal('pending'), Type.Literal('completed'), Type.Literal('error'), Type.Literal('canceled')]);
 
-/** A job. */
+/**
+ * A job: the one definition of its wire shape. The server's `JobView` is its static type, and
+ * `test/job-wire-shape.test.ts` holds the client's zero-dependency `Job` type equal to it.
+ */
 export const JobSchema = Type.Object(
   {
     id: Type.String({ description: 'job_ followed by a ULID', examples: ['job_01JDQ3M8Z4X5Y6V7W8T9S0R1Q2'] }),
@@ -20,7 +31,7 @@ export const JobSchema = Type.Object(
     duration: Type.Number({ description: 'seconds' }),
     version: Type.Integer({ minimum: 1, description: 'increases on every change of state; the ETag and SSE id carry it' }),
     error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
-    metadata: Type.Optional(Type.Object({}, { additionalProperties: true })),
+    metadata: Type.Optional(Metadata()),
     callbackUrl: Type.Optional(Type.String()),
     notifyEmail: Type.Optional(Type.String()),
   },
@@ -34,7 +45,7 @@ export const CreateJobBody = Type.Object(
     outcome: Type.Optional(Type.Union([Type.Literal('completed'), Type.Literal('error')])),
     callbackUrl: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, pattern: '^https?://' })),
     notifyEmail: Type.Optional(Type.String({ minLength: 3, maxLength: 254, pattern: '^[^@\\s]+@[^@\\s]+$' })),
-    metadata: Type.Optional(Type.Object({}, { additionalProperties: true, maxProperties: 64 })),
+    metadata: Type.Optional(Metadata({ maxProperties: 64 })),
   },
   { additionalProperties: false },
 );
