@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { EventSource } from 'eventsource';
-import { JobwaitClient, TimerClient, type Job } from '@jobwait/client';
+import { HttpError, JobwaitClient, TimerClient, hasErrorCode, type Job } from '@jobwait/client';
 import { SseParser } from '@jobwait/client/internal';
 import { startProxy } from './helpers/http-proxy.js';
 import { startSeedServer } from './helpers/seed-server.js';
@@ -278,6 +278,23 @@ describe('client strategy auto', () => {
       assert.ok(streams >= 2, 'the stream was reopened');
       assert.equal(states.at(-1), 2);
       assert.ok(lastEventIds.slice(1).every((id) => id === undefined || /^\d+$/.test(id)));
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('watchJob against a server without event streams rejects with an HttpError carrying the status', async () => {
+    const proxy = await startProxy(server.url, (req) => (req.url?.endsWith('/events') ? { kind: 'answer', status: 404, body: 'not here' } : { kind: 'forward' }));
+    try {
+      const c = new JobwaitClient({ baseUrl: proxy.url });
+      const job = await c.createJob({ duration: 0.5 });
+      await assert.rejects(c.watchJob(job.id).next(), (error: unknown) => {
+        assert.ok(hasErrorCode(error, 'JOBWAIT_ERR_HTTP'), String(error));
+        assert.ok(error instanceof HttpError);
+        assert.equal(error.status, 404);
+        assert.match(error.message, /no job event stream/);
+        return true;
+      });
     } finally {
       await proxy.close();
     }
