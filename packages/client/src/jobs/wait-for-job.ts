@@ -6,7 +6,7 @@
 import { AbortError, BadResponseError, InvalidOptionError, StreamUnsupportedError, TimeoutError } from '../errors/errors.js';
 import type { Transport } from '../http/transport.js';
 import { Deadline } from '../wait/deadline.js';
-import { followLooks, holdSeconds, longPoll, type Look, type LongPollAnswer } from '../wait/long-poll.js';
+import { LONG_POLL_SECONDS, followLooks, holdSeconds, longPoll, type Look, type LongPollAnswer } from '../wait/long-poll.js';
 import type { ScheduleOptions } from '../wait/schedule.js';
 import { sleep, throwIfAborted } from '../wait/sleep.js';
 import { isJob, isTerminal, type Job } from './job.js';
@@ -42,9 +42,6 @@ export interface WaitForJobOptions {
    */
   longPollSeconds?: number | undefined;
 }
-
-/** Default of {@link WaitForJobOptions.longPollSeconds}: below common proxy idle timeouts. */
-export const LONG_POLL_SECONDS = 30;
 
 const STRATEGIES: ReadonlySet<string> = new Set(['auto', 'long-poll', 'sse', 'poll']);
 

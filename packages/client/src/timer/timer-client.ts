@@ -7,9 +7,8 @@
 import { createTransport, type ClientOptions } from '../client-options.js';
 import { BadResponseError, InvalidOptionError } from '../errors/errors.js';
 import type { Transport } from '../http/transport.js';
-import { LONG_POLL_SECONDS } from '../jobs/wait-for-job.js';
 import type { Deadline } from '../wait/deadline.js';
-import { followLooks, holdSeconds, longPoll, type Look } from '../wait/long-poll.js';
+import { LONG_POLL_SECONDS, followLooks, holdSeconds, longPoll, type Look } from '../wait/long-poll.js';
 import type { ScheduleOptions } from '../wait/schedule.js';
 
 /** `result` of `GET /status`. */

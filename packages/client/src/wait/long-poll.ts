@@ -12,6 +12,9 @@ import { parseRetryAfter } from '../retry/retry-policy.js';
 import type { Deadline } from './deadline.js';
 import { poll, type PollContext, type PollOptions } from './poll.js';
 
+/** Seconds a long-poll asks the server to hold, unless told otherwise: below common proxy idle timeouts. */
+export const LONG_POLL_SECONDS = 30;
+
 /** One GET of a resource, held by the server for up to `holdSeconds` when it applies `Prefer: wait`. */
 export interface LongPollRequest {
   path: string;
