@@ -32,53 +32,72 @@ after(async () => {
   await server.close();
 });
 
-async function clientOf(decide: (req: IncomingMessage) => ProxyAction): Promise<JobwaitClient> {
-  const proxy = await startProxy(server.url, decide);
+/** A client behind a proxy that plays the server `decide` describes, and counts the held reads it was sent. */
+async function clientOf(decide: (req: IncomingMessage) => ProxyAction): Promise<{ client: JobwaitClient; heldReads: () => number }> {
+  let held = 0;
+  const proxy = await startProxy(server.url, (req) => {
+    if (req.headers.prefer !== undefined) held++;
+    return decide(req);
+  });
   proxies.push(proxy);
-  return new JobwaitClient({ baseUrl: proxy.url });
+  return { client: new JobwaitClient({ baseUrl: proxy.url }), heldReads: () => held };
 }
 
-/** Waits on a fresh short job and returns what onUpdate was called with, and the result. */
-async function waitWithUpdates(client: JobwaitClient, strategy: WaitStrategy): Promise<{ updates: Job[]; done: Job }> {
-  const job = await client.createJob({ duration: 0.8 });
+/**
+ * Waits on a fresh long job that the test cancels as soon as onUpdate reports it pending, so the
+ * job changes only after the first update (whatever the machine's speed). Returns what onUpdate
+ * was called with, the result, and how many held reads the client had sent by the first update.
+ */
+async function waitWithUpdates(decide: (req: IncomingMessage) => ProxyAction, strategy: WaitStrategy) {
+  const { client, heldReads } = await clientOf(decide);
+  const observer = new JobwaitClient({ baseUrl: server.url });
+  const job = await client.createJob({ duration: 60 });
   const updates: Job[] = [];
-  const done = await client.waitForJob(job.id, { strategy, timeoutMs: 10_000, onUpdate: (j) => updates.push(j) });
-  return { updates, done };
+  let heldBeforeFirstUpdate: number | undefined;
+  let canceling: Promise<Job> | undefined;
+  const done = await client.waitForJob(job.id, {
+    strategy,
+    timeoutMs: 10_000,
+    onUpdate: (j) => {
+      heldBeforeFirstUpdate ??= heldReads();
+      updates.push(j);
+      if (j.status === 'pending') canceling ??= observer.cancelJob(j.id);
+    },
+  });
+  await canceling;
+  return { updates, done, heldBeforeFirstUpdate };
+}
+
+/** The first state comes from a read the server answered at once, not from a held one (which answers only at a change). */
+function assertPendingFirstEachVersionOnce({ updates, done, heldBeforeFirstUpdate }: Awaited<ReturnType<typeof waitWithUpdates>>): void {
+  assert.equal(heldBeforeFirstUpdate, 0, 'no held read was sent before the first update');
+  assert.deepEqual(
+    updates.map((j) => [j.version, j.status]),
+    [
+      [1, 'pending'],
+      [2, 'canceled'],
+    ],
+  );
+  assert.deepEqual(updates.at(-1), done);
 }
 
 describe('onUpdate', { concurrency: true }, () => {
   for (const strategy of STRATEGIES) {
-    test(`with strategy ${strategy}: the pending state first, then the final state, each version once`, async () => {
-      const { updates, done } = await waitWithUpdates(await clientOf(SERVERS.jobwait!), strategy);
-      assert.deepEqual(
-        updates.map((j) => [j.version, j.status]),
-        [
-          [1, 'pending'],
-          [2, 'completed'],
-        ],
-      );
-      assert.deepEqual(updates.at(-1), done);
+    test(`with strategy ${strategy}: the pending state first, then the final one, each version once`, async () => {
+      assertPendingFirstEachVersionOnce(await waitWithUpdates(SERVERS.jobwait!, strategy));
     });
   }
 
   for (const [name, decide] of Object.entries(SERVERS).slice(1)) {
-    test(`with strategy auto against ${name}: the pending state first, then the final state, each version once`, async () => {
-      const { updates, done } = await waitWithUpdates(await clientOf(decide), 'auto');
-      assert.deepEqual(
-        updates.map((j) => [j.version, j.status]),
-        [
-          [1, 'pending'],
-          [2, 'completed'],
-        ],
-      );
-      assert.deepEqual(updates.at(-1), done);
+    test(`with strategy auto against ${name}: the pending state first, then the final one, each version once`, async () => {
+      assertPendingFirstEachVersionOnce(await waitWithUpdates(decide, 'auto'));
     });
   }
 
   for (const strategy of STRATEGIES) {
     test(`with strategy ${strategy}: a wait that times out reports the pending state once, though it read it again at the deadline`, async () => {
-      const client = await clientOf(SERVERS.jobwait!);
-      const job = await client.createJob({ duration: 5 });
+      const { client } = await clientOf(SERVERS.jobwait!);
+      const job = await client.createJob({ duration: 60 });
       const updates: Job[] = [];
       await assert.rejects(client.waitForJob(job.id, { strategy, timeoutMs: 1500, onUpdate: (j) => updates.push(j) }), { code: 'JOBWAIT_ERR_TIMEOUT' });
       assert.deepEqual(
@@ -90,7 +109,7 @@ describe('onUpdate', { concurrency: true }, () => {
 
   for (const strategy of STRATEGIES) {
     test(`with strategy ${strategy}: a job already final is reported once`, async () => {
-      const client = await clientOf(SERVERS.jobwait!);
+      const { client } = await clientOf(SERVERS.jobwait!);
       const job = await client.createJob({ duration: 5 });
       await client.cancelJob(job.id);
       const updates: Job[] = [];
