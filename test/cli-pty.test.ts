@@ -4,15 +4,14 @@
  * escape codes), and stopped with a real SIGINT (exit 130, job left running).
  *
  * Runs the CLI from source; set JOBWAIT_CLI_BIN=packages/cli/dist/bin.js to run the built one.
- * The terminal comes from util-linux `script`, else python3's `pty` module
- * (JOBWAIT_PTY_RUNNER=python forces that one).
+ * The terminal comes from test/helpers/pty.ts (util-linux `script`, else python3's `pty` module).
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { JobwaitClient, type Job } from '@jobwait/client';
 import { startTestServer, type TestServer } from './helpers/jobwait-server.js';
+import { progressFrames as framesOf, PTY_RUNNER, startProcess, underPty, type Running } from './helpers/pty.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -21,85 +20,7 @@ const CLI: string[] = process.env.JOBWAIT_CLI_BIN
   ? [process.execPath, process.env.JOBWAIT_CLI_BIN]
   : [process.execPath, '--conditions=jobwait-source', '--import', 'tsx', 'packages/cli/src/bin.ts'];
 
-const has = (file: string, args: string[]): boolean => spawnSync(file, args, { stdio: 'ignore' }).status === 0;
-/** JOBWAIT_PTY_RUNNER=python forces the fallback, to check it. */
-const PTY_RUNNER: 'script' | 'python' | undefined =
-  process.env.JOBWAIT_PTY_RUNNER !== 'python' && has('script', ['--version'])
-    ? 'script'
-    : has('python3', ['-c', 'import pty']) ? 'python' : undefined;
-
-/** Quotes one argument for /bin/sh. */
-const shellQuote = (arg: string): string => `'${arg.replace(/'/g, `'\\''`)}'`;
-
-/** The command that runs `argv` with a pseudo-terminal as its stdin, stdout and stderr. */
-function underPty(argv: string[]): { file: string; args: string[] } {
-  if (PTY_RUNNER === 'script') return { file: 'script', args: ['-qfec', argv.map(shellQuote).join(' '), '/dev/null'] };
-  const program = 'import os, pty, sys; sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[1:])))';
-  return { file: 'python3', args: ['-c', program, ...argv] };
-}
-
-interface Finished {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** A spawned process whose output is collected as it comes. */
-interface Running {
-  child: ReturnType<typeof spawn>;
-  stdout: () => string;
-  stderr: () => string;
-  /** Resolves when the output so far matches `pattern`; rejects if the process ends first or after `ms`. */
-  waitForOutput(pattern: RegExp, ms?: number): Promise<void>;
-  done: Promise<Finished>;
-}
-
-function start(file: string, args: string[], options: { stdin?: 'ignore' | 'pipe' } = {}): Running {
-  const child = spawn(file, args, { cwd: ROOT, stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-  let stdout = '';
-  let stderr = '';
-  let exited = false;
-  const listeners = new Set<() => void>();
-  const changed = () => listeners.forEach((l) => l());
-  child.stdout!.on('data', (chunk: Buffer) => ((stdout += chunk.toString()), changed()));
-  child.stderr!.on('data', (chunk: Buffer) => ((stderr += chunk.toString()), changed()));
-  const done = new Promise<Finished>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      exited = true;
-      changed();
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-  return {
-    child,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    done,
-    waitForOutput: (pattern, ms = 40_000) =>
-      new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => finish(new Error(`no ${pattern} within ${ms} ms; stdout ${JSON.stringify(stdout)} stderr ${JSON.stringify(stderr)}`)), ms);
-        const check = (): void => {
-          if (pattern.test(stdout + stderr)) finish();
-          else if (exited) finish(new Error(`exited before ${pattern}; stdout ${JSON.stringify(stdout)} stderr ${JSON.stringify(stderr)}`));
-        };
-        const finish = (error?: Error): void => {
-          clearTimeout(timer);
-          listeners.delete(check);
-          if (error) reject(error);
-          else resolve();
-        };
-        listeners.add(check);
-        check();
-      }),
-  };
-}
-
-/** Frames of the progress bar in `text`: percentage and ETA of each. */
-function framesOf(text: string): Array<{ percent: number; eta: number }> {
-  return [...text.matchAll(/\r\x1b\[2K\[[#.]+\] +(\d+)%  ETA (\d+\.\d)s/g)].map((m) => ({ percent: Number(m[1]), eta: Number(m[2]) }));
-}
+const start = (file: string, args: string[], options: { stdin?: 'ignore' | 'pipe' } = {}): Running => startProcess(file, args, { cwd: ROOT, ...options });
 
 /** Each test starts node with tsx, which takes seconds on a busy machine; a hang still fails. */
 const TEST_TIMEOUT_MS = 60_000;

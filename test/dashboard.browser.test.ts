@@ -1,15 +1,16 @@
 /**
  * The dashboard in a real browser (issue 6): Debian's Chromium, driven by playwright-core, against
  * the real server on port 0. A job started from the form turns completed without a reload, a
- * long one is canceled from its row, nothing reaches the console, and docs/dashboard.png is
- * saved. With API keys on, the page asks for a key, keeps it, and sends it as a Bearer header.
+ * long one is canceled from its row, nothing reaches the console, and a screenshot is saved to a
+ * temp folder (`npm run docs:screenshot` saves it as docs/dashboard.png instead: a test run never
+ * rewrites a tracked file). With API keys on, the page asks for a key, keeps it, and sends it as a Bearer header.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { generateApiKey } from '@jobwait/server';
@@ -21,7 +22,9 @@ import { startTestServer, type TestServer } from './helpers/jobwait-server.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DASHBOARD = join(ROOT, 'packages', 'dashboard');
-const SCREENSHOT = join(ROOT, 'docs', 'dashboard.png');
+/** Where the screenshot goes: JOBWAIT_DASHBOARD_SCREENSHOT (set by `npm run docs:screenshot`), else a temp file. */
+const SCREENSHOT_TEMP_DIR = process.env.JOBWAIT_DASHBOARD_SCREENSHOT ? undefined : mkdtempSync(join(tmpdir(), 'jobwait-screenshot-'));
+const SCREENSHOT = SCREENSHOT_TEMP_DIR ? join(SCREENSHOT_TEMP_DIR, 'dashboard.png') : resolve(ROOT, process.env.JOBWAIT_DASHBOARD_SCREENSHOT!);
 
 /** Debian's Chromium (`apt-get install chromium`); a downloaded browser is never used. */
 const CHROMIUM = '/usr/bin/chromium';
@@ -104,6 +107,7 @@ describe('dashboard in Chromium', { timeout: 120_000 }, () => {
 
   after(async () => {
     await browser?.close();
+    if (SCREENSHOT_TEMP_DIR) rmSync(SCREENSHOT_TEMP_DIR, { recursive: true, force: true });
   });
 
   test('starts a job that turns completed without a reload, cancels another, and logs no errors', async () => {
@@ -207,8 +211,9 @@ describe('dashboard in Chromium', { timeout: 120_000 }, () => {
       await page.locator('#toasts .toast-success', { hasText: 'completed' }).waitFor();
       await page.locator('#duration').blur();
       await page.mouse.move(0, 0);
-      mkdirSync(join(ROOT, 'docs'), { recursive: true });
+      mkdirSync(dirname(SCREENSHOT), { recursive: true });
       await page.screenshot({ path: SCREENSHOT });
+      assert.ok(statSync(SCREENSHOT).size > 10_000, `screenshot ${SCREENSHOT} written`);
 
       assert.deepEqual(errors, []);
     } finally {
@@ -373,6 +378,40 @@ describe('dashboard routes', () => {
       // The API answers keep their own headers.
       const api = await server.app.inject({ url: '/v1/jobs' });
       assert.equal(api.headers['content-security-policy'], undefined);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a page load answers 200 for the page and every asset, logs no warning and counts no 5xx', async () => {
+    ensureDashboardBuilt();
+    const lines: string[] = [];
+    const server = await startTestServer({ logger: { level: 'debug', stream: { write: (line: string) => lines.push(line) } } });
+    try {
+      const startUp = lines.length;
+      // Over real HTTP, as a browser asks: the page, then what it loads, with and without gzip.
+      const page = await fetch(`${server.url}/`);
+      assert.equal(page.status, 200);
+      const html = await page.text();
+      const assets = [...html.matchAll(/(?:src|href)="(assets\/[^"]+)"/g)].map((m) => m[1]!);
+      assert.ok(assets.length >= 2, `index.html names its assets: ${html}`);
+      for (const asset of assets) {
+        for (const encoding of ['identity', 'gzip']) {
+          const answer = await fetch(`${server.url}/${asset}`, { headers: { 'accept-encoding': encoding } });
+          assert.equal(answer.status, 200, `${asset} (${encoding})`);
+          await answer.arrayBuffer();
+        }
+      }
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      // Counters a route pre-registers at 0 are not answers.
+      const counted = metrics.split('\n').filter((l) => l.startsWith('jobwait_http_requests_total{') && !l.endsWith(' 0'));
+      assert.ok(counted.some((l) => l.includes('route="/"') && l.includes('status="200"')), counted.join('\n'));
+      assert.deepEqual(counted.filter((l) => /status="5\d\d"/.test(l)), []);
+      // Fastify's "Reply was already sent" is a warn, the dashboard's own "not built" too.
+      const logged = lines.slice(startUp).map((l) => JSON.parse(l) as { level: number; msg?: string });
+      assert.deepEqual(logged.filter((l) => l.level >= 40), []);
+      assert.ok(!lines.some((l) => /already sent|not built/i.test(l)), lines.join(''));
+      assert.ok(logged.length > 0, 'the requests were logged, so the log was read');
     } finally {
       await server.close();
     }

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { JobwaitClient, type Job, type JobPage } from '@jobwait/client';
+import { generateApiKey } from '@jobwait/server';
 import { startTestServer, type TestServer } from '../../../test/helpers/jobwait-server.js';
 import { COMMANDS, runCli } from './cli.js';
 import { EXIT } from './exit-codes.js';
@@ -350,6 +351,40 @@ describe('jobwait commands against a real server', () => {
     });
   });
 
+  describe('global options before the command', () => {
+    it('jobwait --url <url> --json start 0.2 --wait works as with the options after it', async () => {
+      const r = await run(['--url', url, '--json', 'start', '0.2', '--wait']);
+      assert.equal(r.code, EXIT.ok, r.err);
+      const job = oneJson<Job>(r.out);
+      assert.equal(job.status, 'completed');
+    });
+
+    it('jobwait --url=<url> status <id>, and globals on both sides of the command', async () => {
+      const job = await client.createJob({ duration: 30 });
+      const r = await run([`--url=${url}`, 'status', job.id]);
+      assert.equal(r.code, EXIT.ok, r.err);
+      assert.match(r.out, new RegExp(`^${job.id}  pending`));
+      const both = await run(['--url', url, 'status', job.id, '--json']);
+      assert.equal(both.code, EXIT.ok, both.err);
+      assert.equal(oneJson<Job>(both.out).id, job.id);
+      await client.cancelJob(job.id);
+    });
+
+    it('an --api-key before the command is sent', async () => {
+      const key = generateApiKey().key;
+      const keyed = await startTestServer({ apiKeys: [key] });
+      try {
+        const withKey = await run(['--api-key', key, '--url', keyed.url, 'ls']);
+        assert.equal(withKey.code, EXIT.ok, withKey.err);
+        const wrongKey = await run(['--api-key', generateApiKey().key, '--url', keyed.url, 'ls']);
+        assert.equal(wrongKey.code, EXIT.requestFailed);
+        assert.match(wrongKey.err, /401/);
+      } finally {
+        await keyed.close();
+      }
+    });
+  });
+
   it('--version prints the version', async () => {
     const r = await run(['--version']);
     assert.equal(r.code, EXIT.ok);
@@ -635,6 +670,20 @@ describe('usage errors exit 2 with the usage on stderr', () => {
     });
   }
 
+  for (const { argv, message } of [
+    { argv: ['--bogus', 'start', '1'], message: /unknown global option "--bogus"/ },
+    { argv: ['--url'], message: /option --url needs a value/ },
+    { argv: ['--timeout', '3', 'start', '1'], message: /unknown global option "--timeout"/ },
+  ]) {
+    it(`jobwait ${argv.join(' ')} (a global option before the command)`, async () => {
+      const r = await run(argv, { env: { JOBWAIT_URL: 'http://127.0.0.1:9' } });
+      assert.equal(r.code, EXIT.usage);
+      assert.equal(r.out, '');
+      assert.match(r.err, message);
+      assert.match(r.err, /Usage: jobwait <command>/);
+    });
+  }
+
   it('jobwait with no command prints the help on stderr, exit 2', async () => {
     const r = await run([]);
     assert.equal(r.code, EXIT.usage);
@@ -667,6 +716,12 @@ describe('--help', () => {
       if (name !== 'serve' && name !== 'keys') assert.match(r.out, /--url <url>.*\n.*--api-key <key>.*\n.*--json/);
     });
   }
+
+  it('--help before a command shows that command\'s usage', async () => {
+    const r = await run(['--help', 'start']);
+    assert.equal(r.code, EXIT.ok, r.err);
+    assert.match(r.out, /^Usage: jobwait start/);
+  });
 
   it('-h works after other arguments too', async () => {
     const r = await run(['start', '5', '--wait', '-h']);

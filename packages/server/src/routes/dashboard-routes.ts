@@ -63,14 +63,14 @@ export async function dashboardRoutes(app: FastifyInstance, options: DashboardRo
 
   // Public: the page must load before it can ask for a key; the API calls it makes are keyed.
   app.get('/', { schema: { hide: true }, config: { public: true } }, async (request, reply) => {
-    return (await sendFile(request, reply, indexFile, REVALIDATE)) ?? notBuilt(request, reply);
+    if (await sendFile(request, reply, indexFile, REVALIDATE)) return reply;
+    return notBuilt(request, reply);
   });
 
   app.get<{ Params: { name: string } }>('/assets/:name', { schema: { hide: true }, config: { public: true } }, async (request, reply) => {
     const { name } = request.params;
     if (ASSET_NAME.test(name) && MEDIA_TYPES[extname(name)] !== undefined) {
-      const sent = await sendFile(request, reply, join(distDir, 'assets', name), HASHED_NAME.test(name) ? IMMUTABLE : REVALIDATE);
-      if (sent) return sent;
+      if (await sendFile(request, reply, join(distDir, 'assets', name), HASHED_NAME.test(name) ? IMMUTABLE : REVALIDATE)) return reply;
     }
     if ((await readOptional(indexFile)) === undefined) return notBuilt(request, reply);
     return sendProblem(reply, { ...problem('JOBWAIT_ERR_ROUTE_NOT_FOUND', `the dashboard has no asset ${JSON.stringify(name)}`), instance: request.url });
@@ -85,17 +85,22 @@ function notBuilt(request: FastifyRequest, reply: FastifyReply): FastifyReply {
   });
 }
 
-/** Sends `file` (its `.gz` twin when the client takes gzip); undefined when it does not exist. */
-async function sendFile(request: FastifyRequest, reply: FastifyReply, file: string, cacheControl: string): Promise<FastifyReply | undefined> {
+/**
+ * Sends `file` (its `.gz` twin when the client takes gzip); false when it does not exist.
+ * A boolean, not the reply: a Fastify reply is thenable, so awaiting one resolves to undefined
+ * and the caller took a page that was sent for one that was missing.
+ */
+async function sendFile(request: FastifyRequest, reply: FastifyReply, file: string, cacheControl: string): Promise<boolean> {
   const type = MEDIA_TYPES[extname(file)];
-  if (type === undefined) return undefined;
+  if (type === undefined) return false;
   const compressible = extname(file) !== '.map';
   const gzipped = compressible && acceptsGzip(request.headers['accept-encoding']) ? await readOptional(`${file}.gz`) : undefined;
   const body = gzipped ?? (await readOptional(file));
-  if (body === undefined) return undefined;
+  if (body === undefined) return false;
   if (compressible) reply.header('vary', 'accept-encoding');
   if (gzipped) reply.header('content-encoding', 'gzip');
-  return reply.type(type).header('cache-control', cacheControl).send(body);
+  reply.type(type).header('cache-control', cacheControl).send(body);
+  return true;
 }
 
 /** True when `Accept-Encoding` allows gzip (listed, or `*`, with a q-value above 0). */
