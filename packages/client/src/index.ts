@@ -13,6 +13,7 @@ export { poll, type PollOptions } from './wait/poll.js';
 export type { ClientOptions } from './client-options.js';
 export type { CreateJobInput, Job, JobPage, JobStatus } from './jobs/job.js';
 export type { WaitForJobOptions, WaitStrategy } from './jobs/wait-for-job.js';
+export type { FailureInput, JobReporter, JobReporterOptions, ProgressDetails } from './report/job-reporter.js';
 export type { ScheduleOptions } from './wait/schedule.js';
 export {
   AbortError,
@@ -20,6 +21,7 @@ export {
   BadResponseError,
   HttpError,
   InvalidOptionError,
+  JobCanceledError,
   JobwaitError,
   NetworkError,
   RequestTimeoutError,

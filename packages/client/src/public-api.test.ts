@@ -15,6 +15,7 @@ test('@jobwait/client exports the clients, poll, the errors and their guards, an
     'BadResponseError',
     'HttpError',
     'InvalidOptionError',
+    'JobCanceledError',
     'JobwaitClient',
     'JobwaitError',
     'NetworkError',

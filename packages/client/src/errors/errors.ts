@@ -3,6 +3,7 @@
  * `code` (after undici's `lib/core/errors.js`). Match on `code` or use
  * {@link isJobwaitError}: `instanceof` breaks across realms and duplicate installs.
  */
+import type { Job } from '../jobs/job.js';
 
 /** Stable machine-readable codes of every error the client throws. */
 export type JobwaitErrorCode =
@@ -13,7 +14,8 @@ export type JobwaitErrorCode =
   | 'JOBWAIT_ERR_TIMEOUT'
   | 'JOBWAIT_ERR_ABORTED'
   | 'JOBWAIT_ERR_ATTEMPTS_EXHAUSTED'
-  | 'JOBWAIT_ERR_INVALID_OPTION';
+  | 'JOBWAIT_ERR_INVALID_OPTION'
+  | 'JOBWAIT_ERR_JOB_CANCELED';
 
 const BRAND = Symbol.for('jobwait.error');
 
@@ -145,6 +147,18 @@ export class InvalidOptionError extends JobwaitError {
   }
 }
 
+/** A worker reported on a job that was canceled: stop working on it. */
+export class JobCanceledError extends JobwaitError {
+  /** The job as the server answered it (status `canceled`), when it sent one. */
+  readonly job: Job | undefined;
+
+  constructor(jobId: string, job: Job | undefined) {
+    super('JOBWAIT_ERR_JOB_CANCELED', `job ${jobId} was canceled; stop working on it`);
+    this.name = 'JobCanceledError';
+    this.job = job;
+  }
+}
+
 /** True for any error thrown by `@jobwait/client`, across realms and duplicate installs. */
 export function isJobwaitError(error: unknown): error is JobwaitError {
   return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[BRAND] === true;
@@ -160,6 +174,7 @@ interface ErrorsByCode {
   JOBWAIT_ERR_ABORTED: AbortError;
   JOBWAIT_ERR_ATTEMPTS_EXHAUSTED: AttemptsExhaustedError;
   JOBWAIT_ERR_INVALID_OPTION: InvalidOptionError;
+  JOBWAIT_ERR_JOB_CANCELED: JobCanceledError;
 }
 
 /**

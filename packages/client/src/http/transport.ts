@@ -134,8 +134,10 @@ export class Transport {
       clearTimeout(timer);
       spec.signal?.removeEventListener('abort', onAbort);
     };
-    const headers: Record<string, string> = { accept: 'application/json', ...this.settings.headers, ...spec.headers };
+    const headers: Record<string, string> = { accept: 'application/json', ...this.settings.headers };
     if (this.settings.apiKey) headers.authorization = `Bearer ${this.settings.apiKey}`;
+    // Last, so a request with its own credentials (a worker's report token) sends those, not the key.
+    Object.assign(headers, spec.headers);
     const init: RequestInit = { method: spec.method, headers, signal: controller.signal };
     if (spec.body !== undefined) {
       headers['content-type'] = 'application/json';

@@ -2,6 +2,7 @@
 import { createTransport, type ClientOptions } from '../client-options.js';
 import { BadResponseError, InvalidOptionError } from '../errors/errors.js';
 import type { Transport } from '../http/transport.js';
+import { JobReporter, type JobReporterOptions } from '../report/job-reporter.js';
 import { isJob, type CreateJobInput, type Job, type JobPage, type JobStatus } from './job.js';
 import { streamJob, type WatchJobOptions } from './job-stream.js';
 import { waitForJob, type WaitForJobOptions } from './wait-for-job.js';
@@ -100,6 +101,15 @@ export class JobwaitClient {
   watchJob(id: string, options: WatchJobOptions = {}): AsyncGenerator<Job, void, undefined> {
     if (typeof id !== 'string' || id === '') throw new InvalidOptionError('job id must be a non-empty string');
     return streamJob(this.#transport, id, options);
+  }
+
+  /**
+   * A reporter for the worker of job `id`, holding the job's `reportToken` (from its create):
+   * progress, automatic heartbeats, complete, fail. Reports carry the token, not the API key.
+   * @example const reporter = client.reporter(job.id, job.reportToken);
+   */
+  reporter(id: string, reportToken: string, options: JobReporterOptions = {}): JobReporter {
+    return new JobReporter(this.#transport, id, reportToken, options);
   }
 }
 
