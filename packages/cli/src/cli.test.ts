@@ -703,7 +703,7 @@ describe('--help', () => {
     });
   }
 
-  for (const name of ['serve', 'start', 'status', 'wait', 'ls', 'cancel', 'keys', 'demo']) {
+  for (const name of ['serve', 'start', 'status', 'wait', 'ls', 'cancel', 'report', 'complete', 'fail', 'keys', 'demo']) {
     it(`jobwait ${name} --help shows its usage, exit 0, without touching a server`, async () => {
       const r = await run([name, '--help'], { env: { JOBWAIT_URL: 'http://127.0.0.1:9' } });
       assert.equal(r.code, EXIT.ok, r.err);

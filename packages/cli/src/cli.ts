@@ -1,9 +1,12 @@
 /** `jobwait` command dispatch, apart from the process so tests can run it in-process. */
 import { type Command, describeFailure, GLOBAL_FLAGS, GLOBAL_HELP } from './command.js';
 import { cancelCommand } from './commands/cancel.js';
+import { completeCommand } from './commands/complete.js';
 import { demoCommand } from './commands/demo.js';
+import { failCommand } from './commands/fail.js';
 import { keysCommand } from './commands/keys.js';
 import { listCommand } from './commands/list.js';
+import { reportCommand } from './commands/report.js';
 import { serveCommand } from './commands/serve.js';
 import { startCommand } from './commands/start.js';
 import { statusCommand } from './commands/status.js';
@@ -12,7 +15,19 @@ import { EXIT, UsageError } from './exit-codes.js';
 import { line, type Terminal } from './output/terminal.js';
 
 /** Every subcommand, in help order. */
-export const COMMANDS: readonly Command[] = [serveCommand, startCommand, statusCommand, waitCommand, listCommand, cancelCommand, keysCommand, demoCommand];
+export const COMMANDS: readonly Command[] = [
+  serveCommand,
+  startCommand,
+  statusCommand,
+  waitCommand,
+  listCommand,
+  cancelCommand,
+  reportCommand,
+  completeCommand,
+  failCommand,
+  keysCommand,
+  demoCommand,
+];
 
 /** `jobwait --help`. */
 export const HELP = `Usage: jobwait <command> [options]

@@ -90,6 +90,8 @@ export function describeFailure(error: unknown): { code: number; message: string
     if (error.code === 'JOBWAIT_ERR_TIMEOUT') return { code: EXIT.timeout, message: error.message };
     if (error.code === 'JOBWAIT_ERR_ABORTED') return { code: EXIT.interrupted, message: 'interrupted' };
     if (error.code === 'JOBWAIT_ERR_INVALID_OPTION') return { code: EXIT.usage, message: error.message };
+    // A worker's report to a canceled job: the worker should stop, as for a job that failed.
+    if (error.code === 'JOBWAIT_ERR_JOB_CANCELED') return { code: EXIT.jobFailed, message: error.message };
     return { code: EXIT.requestFailed, message: error.message };
   }
   return { code: EXIT.requestFailed, message: error instanceof Error ? error.message : String(error) };

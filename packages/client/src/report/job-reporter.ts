@@ -164,11 +164,13 @@ export class JobReporter {
     return this.#report({ event: 'heartbeat', at: now() });
   }
 
-  /** Completes the job with `result` (any JSON value). Stops heartbeats; a repeat with the same result is safe. */
-  complete(result?: unknown): Promise<Job> {
+  /** Completes the job with `result` (any JSON value), optionally with a last message. Stops heartbeats; a repeat with the same result is safe. */
+  complete(result?: unknown, details: Pick<ProgressDetails, 'message'> = {}): Promise<Job> {
+    const { message } = checkDetails(details);
     this.#end();
     const body: ReportBody = { event: 'completed', at: now() };
     if (result !== undefined) body.result = result;
+    if (message !== undefined) body.message = message;
     return this.#report(body, true);
   }
 
