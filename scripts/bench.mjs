@@ -8,6 +8,7 @@ const runs = [
   ['bench:server', full ? [] : ['--quick']],
   ['bench:cluster', []],
   ['bench:soak', full ? [] : ['--quick']],
+  ['bench:webhooks', []],
 ];
 let failed = 0;
 for (const [script, args] of runs) {

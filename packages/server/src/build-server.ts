@@ -118,6 +118,7 @@ export async function buildServer(options: ServerOptions = {}): Promise<FastifyI
   service.onJobCreated(() => metrics.jobsCreated.inc());
   service.onJobFinal(async (job) => void metrics.jobsFinished.inc({ outcome: job.state }));
   metrics.countWaiters({ longPoll: () => service.heldWaits(), sse: () => hub.size });
+  metrics.countDeliveries(() => notify.dispatcher.stats());
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -25,6 +25,16 @@ export interface WaitObserver {
   woke(transport: WakeTransport, delayMs: number): void;
 }
 
+/** State of a delivery endpoint, as labelled in the delivery gauges. */
+export type EndpointStateLabel = 'healthy' | 'backing_off' | 'probing';
+
+/** What the delivery gauges read at scrape time: counts by endpoint state (the dispatcher's `stats()`). */
+export interface DeliveryGaugeSource {
+  inFlight: Record<'healthy' | 'backing-off' | 'probing', number>;
+  waiting: Record<'healthy' | 'backing-off' | 'probing', number>;
+  endpoints: Record<'healthy' | 'backing-off' | 'probing', number>;
+}
+
 /** Latency buckets of plain requests, in seconds. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** Wake-delay buckets, in seconds: from "at once" to "a poll interval late". */
@@ -105,7 +115,36 @@ export class ServerMetrics implements WaitObserver {
     registers: [this.registry],
   });
 
+  /** `jobwait_delivery_attempts_in_flight{endpoint_state}`: delivery attempts under way on this instance, by the state of their endpoint. */
+  readonly deliveriesInFlight = new Gauge({
+    name: 'jobwait_delivery_attempts_in_flight',
+    help: 'Webhook and email attempts under way on this instance, by the state of their endpoint',
+    labelNames: ['endpoint_state'] as const,
+    registers: [this.registry],
+    collect: () => this.collectDeliveries(),
+  });
+  /**
+   * `jobwait_delivery_backlog{endpoint_state}`: deliveries due but waiting for their endpoint (at its
+   * concurrency, backing off after failures, or being probed) or their tenant, as this instance handed them back.
+   */
+  readonly deliveryBacklog = new Gauge({
+    name: 'jobwait_delivery_backlog',
+    help: 'Deliveries this instance handed back to wait for their endpoint or tenant, by the state of their endpoint',
+    labelNames: ['endpoint_state'] as const,
+    registers: [this.registry],
+    collect: () => this.collectDeliveries(),
+  });
+  /** `jobwait_delivery_endpoints{state}`: endpoints this instance sends to, by state. */
+  readonly deliveryEndpoints = new Gauge({
+    name: 'jobwait_delivery_endpoints',
+    help: 'Delivery endpoints this instance sends to, by state (backing_off: failing, waiting before a probe)',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+    collect: () => this.collectDeliveries(),
+  });
+
   private readonly held = new WeakSet<object>();
+  private deliverySource: (() => DeliveryGaugeSource) | undefined;
   private waiterSources: { longPoll: () => number; sse: () => number } | undefined;
 
   constructor() {
@@ -121,6 +160,11 @@ export class ServerMetrics implements WaitObserver {
   /** Where `jobwait_waiters` reads its values at scrape time. */
   countWaiters(sources: { longPoll: () => number; sse: () => number }): void {
     this.waiterSources = sources;
+  }
+
+  /** Where the delivery gauges read their values at scrape time. */
+  countDeliveries(source: () => DeliveryGaugeSource): void {
+    this.deliverySource = source;
   }
 
   holding(request: object): void {
@@ -140,6 +184,16 @@ export class ServerMetrics implements WaitObserver {
   async render(): Promise<{ contentType: string; body: string }> {
     const [own, process] = await Promise.all([this.registry.metrics(), processMetrics().metrics()]);
     return { contentType: this.registry.contentType, body: `${own}\n${process}` };
+  }
+
+  private collectDeliveries(): void {
+    const stats = this.deliverySource?.();
+    for (const state of ['healthy', 'backing-off', 'probing'] as const) {
+      const label = state.replace('-', '_') as EndpointStateLabel;
+      this.deliveriesInFlight.set({ endpoint_state: label }, stats?.inFlight[state] ?? 0);
+      this.deliveryBacklog.set({ endpoint_state: label }, stats?.waiting[state] ?? 0);
+      this.deliveryEndpoints.set({ state: label }, stats?.endpoints[state] ?? 0);
+    }
   }
 
   private collectWaiters(): void {

@@ -10,8 +10,13 @@ import { MemoryDeliveryStore } from './delivery-store-memory.js';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent } as unknown as FastifyBaseLogger;
 
-function delivery(n: number, now: number): NewDelivery {
-  return { id: `msg_${n}`, tenant: 't', jobId: `job_${n}`, kind: 'webhook', event: 'job.completed', target: `https://x.example/${n}`, source: 'job', payload: '{}', status: 'pending', createdAt: now, nextAttemptAt: now };
+function delivery(n: number, now: number, tenant = 't', target = `https://x.example/${n}`): NewDelivery {
+  return { id: `msg_${n}`, tenant, jobId: `job_${n}`, kind: 'webhook', event: 'job.completed', target, source: 'job', payload: '{}', status: 'pending', createdAt: now, nextAttemptAt: now };
+}
+
+/** Answers when `signal` aborts (the dispatcher's stop), as a receiver that never answers would, cut at shutdown. */
+function hang(signal: AbortSignal): Promise<SendOutcome> {
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve({ ok: false, aborted: true }), { once: true }));
 }
 
 /** A sender that answers from `answer` and records what it was asked to send. */
@@ -34,7 +39,7 @@ async function until(condition: () => Promise<boolean>, timeoutMs = 3000): Promi
   }
 }
 
-const options = { retrySchedules: { webhook: [5, 5], email: [5] }, pollIntervalMs: 10 };
+const options = { retrySchedules: { webhook: [5, 5], email: [5] }, pollIntervalMs: 10, endpointBackoff: { baseBackoffMs: 5, maxBackoffMs: 20 } };
 
 describe('DeliveryDispatcher', () => {
   it('sends each delivery once when two instances share the store', async () => {
@@ -102,5 +107,77 @@ describe('DeliveryDispatcher', () => {
     await dispatcher.stop();
     const [email] = await store.listForJob('t', 'job_0');
     assert.deepEqual(email?.attempts.map((a) => a.error), ['email is not configured on this server', 'email is not configured on this server']);
+  });
+
+  it('a receiver that hangs on hundreds of deliveries holds only its own slots: another tenant is sent before that backlog drains', async () => {
+    const store = new MemoryDeliveryStore();
+    const hungInFlight = { now: 0, most: 0 };
+    const order: string[] = [];
+    const sender = fakeSender(async (d, signal) => {
+      order.push(d.tenant);
+      if (d.tenant === 'b') return { ok: true, statusCode: 204 };
+      hungInFlight.now += 1;
+      hungInFlight.most = Math.max(hungInFlight.most, hungInFlight.now);
+      const outcome = await hang(signal);
+      hungInFlight.now -= 1;
+      return outcome;
+    });
+    const dispatcher = new DeliveryDispatcher(store, { webhook: sender }, silent, { ...options, concurrency: 16, concurrencyPerEndpoint: 4 });
+    const now = Date.now();
+    for (let n = 0; n < 300; n++) await store.enqueue(delivery(n, now, 'a', 'https://a.example/hook'));
+    dispatcher.start();
+    await until(async () => hungInFlight.now === 4);
+    await store.enqueue(delivery(1000, Date.now(), 'b', 'https://b.example/hook'));
+    dispatcher.kick();
+    await until(async () => (await store.listForJob('b', 'job_1000'))[0]?.status === 'delivered');
+    const stats = dispatcher.stats();
+    await dispatcher.stop(10);
+    assert.equal(order.filter((t) => t === 'a').length, 4, 'the hung endpoint got no attempt beyond its 4 in flight before b was sent');
+    assert.equal(hungInFlight.most, 4);
+    let untouched = 0;
+    for (let n = 0; n < 300; n++) if ((await store.listForJob('a', `job_${n}`))[0]?.attempts.length === 0) untouched += 1;
+    assert.equal(untouched, 300, 'the hung attempts were cut by the stop, not counted');
+    assert.equal(stats.inFlight.healthy, 4);
+    assert.ok(stats.waiting.healthy >= 296 - 16, `the hung endpoint's backlog waits in the store: ${JSON.stringify(stats)}`);
+  });
+
+  it('a failing endpoint backs off and is then probed one attempt at a time', async () => {
+    const store = new MemoryDeliveryStore();
+    const flight = { now: 0, mostAfterFailure: 0, failed: false };
+    const sender = fakeSender(async () => {
+      flight.now += 1;
+      if (flight.failed) flight.mostAfterFailure = Math.max(flight.mostAfterFailure, flight.now);
+      await delay(2);
+      flight.now -= 1;
+      flight.failed = true;
+      return { ok: false, statusCode: 503, error: 'answered 503' };
+    });
+    const dispatcher = new DeliveryDispatcher(store, { webhook: sender }, silent, {
+      ...options,
+      retrySchedules: { webhook: [1, 1, 1], email: [1] },
+      concurrencyPerEndpoint: 4,
+      endpointBackoff: { baseBackoffMs: 5, maxBackoffMs: 10 },
+    });
+    const now = Date.now();
+    for (let n = 0; n < 20; n++) await store.enqueue(delivery(n, now, 'a', 'https://a.example/hook'));
+    dispatcher.start();
+    await until(async () => sender.sent.length >= 30, 10_000);
+    await dispatcher.stop();
+    assert.equal(flight.mostAfterFailure, 1);
+  });
+
+  it('a tenant holds at most its share of slots over all its endpoints', async () => {
+    const store = new MemoryDeliveryStore();
+    const sender = fakeSender(async (d, signal) => (d.tenant === 'a' ? hang(signal) : { ok: true, statusCode: 200 }));
+    const dispatcher = new DeliveryDispatcher(store, { webhook: sender }, silent, { ...options, concurrency: 10, concurrencyPerTenant: 6 });
+    const now = Date.now();
+    for (let n = 0; n < 40; n++) await store.enqueue(delivery(n, now, 'a', `https://a.example/${n}`));
+    dispatcher.start();
+    await until(async () => sender.sent.length === 6);
+    for (let n = 100; n < 104; n++) await store.enqueue(delivery(n, Date.now(), 'b', `https://b.example/${n}`));
+    dispatcher.kick();
+    await until(async () => (await Promise.all([100, 101, 102, 103].map(async (n) => (await store.listForJob('b', `job_${n}`))[0]?.status))).every((s) => s === 'delivered'));
+    await dispatcher.stop(10);
+    assert.equal(sender.sent.filter((id) => Number(id.slice(4)) < 100).length, 6);
   });
 });

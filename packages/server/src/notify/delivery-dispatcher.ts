@@ -6,11 +6,19 @@
  * the earliest next attempt — or the poll interval, to see work enqueued or
  * released by other instances. Pending deliveries left by a stopped server
  * are picked up by the next start.
+ *
+ * Endpoints are isolated from each other: attempts in flight are limited per
+ * endpoint and per tenant within the total, a failing endpoint backs off and
+ * is probed by one attempt at a time, and a claimed delivery that may not go
+ * now is handed back to wait its endpoint's turn (see `delivery-slots.ts`),
+ * so a receiver that hangs delays only its own deliveries.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { ClaimedDelivery, DeliveryAttempt, DeliveryKind, DeliveryStatus, DeliveryUpdate } from './delivery.js';
 import { describeError, type DeliverySender, type SendOutcome } from './delivery-sender.js';
+import { DeliverySlots, endpointOf, type SlotStats } from './delivery-slots.js';
 import type { DeliveryStore } from './delivery-store.js';
+import { EndpointHealth, type EndpointHealthOptions } from './endpoint-health.js';
 import { MAX_RETRY_AFTER_MS, MAX_TIMER_DELAY_MS, nextAttemptDelay } from './retry-schedule.js';
 
 /** Options of {@link DeliveryDispatcher}. */
@@ -18,10 +26,22 @@ export interface DeliveryDispatcherOptions {
   /** Upper bounds of the waits between attempts, per channel (see `retry-schedule.ts`). */
   retrySchedules: Record<DeliveryKind, readonly number[]>;
   /**
-   * Attempts in flight at once.
-   * @default 16
+   * Attempts in flight at once, in total.
+   * @default 64
    */
   concurrency?: number;
+  /**
+   * Attempts in flight at once to one endpoint (a tenant's webhook URL, or an email address).
+   * @default 4
+   */
+  concurrencyPerEndpoint?: number;
+  /**
+   * Attempts in flight at once for one tenant (API key), over all its endpoints.
+   * @default 16
+   */
+  concurrencyPerTenant?: number;
+  /** Backoff of a failing endpoint (see `endpoint-health.ts`). */
+  endpointBackoff?: Omit<EndpointHealthOptions, 'random'>;
   /**
    * Longest sleep between looks at the store, for deliveries other instances enqueued or released.
    * @default 1000
@@ -45,13 +65,16 @@ export interface DeliveryDispatcherOptions {
   onAttempt?: ((kind: DeliveryKind, status: DeliveryStatus) => void) | undefined;
 }
 
-const DEFAULTS = { concurrency: 16, pollIntervalMs: 1000, leaseMs: 120_000 } as const;
+const DEFAULTS = { concurrency: 64, concurrencyPerEndpoint: 4, concurrencyPerTenant: 16, pollIntervalMs: 1000, leaseMs: 120_000 } as const;
+/** Endpoints idle this long are forgotten (healthy ones only: a failing endpoint keeps its backoff). */
+const FORGET_IDLE_MS = 600_000;
 /** After a store error, the next look is this much later. */
 const ERROR_BACKOFF_MS = 1000;
 
 /** The background loop that sends deliveries. */
 export class DeliveryDispatcher {
-  private readonly concurrency: number;
+  private readonly slots: DeliverySlots;
+  private readonly health: EndpointHealth;
   private readonly pollIntervalMs: number;
   private readonly leaseMs: number;
   private readonly maxRetryAfterMs: number;
@@ -71,7 +94,10 @@ export class DeliveryDispatcher {
     private readonly log: FastifyBaseLogger,
     private readonly options: DeliveryDispatcherOptions,
   ) {
-    this.concurrency = options.concurrency ?? DEFAULTS.concurrency;
+    this.health = new EndpointHealth({ ...options.endpointBackoff, ...(options.random ? { random: options.random } : {}) });
+    const total = positive(options.concurrency, DEFAULTS.concurrency);
+    const perTenant = Math.min(total, positive(options.concurrencyPerTenant, DEFAULTS.concurrencyPerTenant));
+    this.slots = new DeliverySlots({ total, perTenant, perEndpoint: Math.min(perTenant, positive(options.concurrencyPerEndpoint, DEFAULTS.concurrencyPerEndpoint)) }, this.health);
     this.pollIntervalMs = options.pollIntervalMs ?? DEFAULTS.pollIntervalMs;
     this.leaseMs = options.leaseMs ?? DEFAULTS.leaseMs;
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? MAX_RETRY_AFTER_MS;
@@ -95,6 +121,11 @@ export class DeliveryDispatcher {
   /** Attempts in flight. */
   busy(): number {
     return this.inFlight.size;
+  }
+
+  /** Attempts in flight, deliveries waiting for their endpoint, and endpoints, by endpoint state (for metrics). */
+  stats(): SlotStats {
+    return this.slots.stats(this.now());
   }
 
   /**
@@ -147,14 +178,25 @@ export class DeliveryDispatcher {
       let more = true;
       while (more && !this.stopped) {
         this.kicked = false;
-        const free = this.concurrency - this.inFlight.size;
+        const free = this.slots.free();
         if (free <= 0) break;
-        const claimed = await this.store.claimDue(this.now(), this.leaseMs, free);
-        for (const delivery of claimed) this.launch(delivery);
+        const now = this.now();
+        const claimed = await this.store.claimDue(now, this.leaseMs, free);
+        const handedBack: Promise<unknown>[] = [];
+        for (const delivery of claimed) {
+          const decision = this.slots.admit(delivery, now);
+          if (decision.send) this.launch(delivery, now);
+          // Not held here: back in the store, it waits its endpoint's turn, visible to every instance.
+          else handedBack.push(this.store.complete(delivery.id, delivery.claimToken, { status: 'pending', nextAttemptAt: decision.until }, now));
+        }
+        await Promise.all(handedBack);
         more = claimed.length === free;
       }
+      const now = this.now();
+      this.slots.prune(now, FORGET_IDLE_MS);
+      this.health.prune(now - FORGET_IDLE_MS, (endpoint) => this.slots.inUse(endpoint));
       // With every slot busy, a finishing attempt looks again; otherwise sleep until the next is due.
-      if (!this.stopped && this.inFlight.size < this.concurrency) {
+      if (!this.stopped && this.slots.free() > 0) {
         const next = await this.store.nextDueAt();
         this.arm(Math.min(this.now() + this.pollIntervalMs, next ?? Number.POSITIVE_INFINITY));
       }
@@ -164,10 +206,11 @@ export class DeliveryDispatcher {
     }
   }
 
-  private launch(delivery: ClaimedDelivery): void {
+  private launch(delivery: ClaimedDelivery, admittedAt: number): void {
     const task = this.attempt(delivery)
       .catch((error: unknown) => this.log.error({ err: error, deliveryId: delivery.id }, 'recording a delivery attempt failed'))
       .finally(() => {
+        this.slots.done(delivery, admittedAt);
         this.inFlight.delete(task);
         this.kick();
       });
@@ -204,6 +247,7 @@ export class DeliveryDispatcher {
       return;
     }
     const attempt: DeliveryAttempt = { at: started, durationMs: Math.max(0, now - started) };
+    this.judgeEndpoint(delivery, outcome, attempt.durationMs, now);
     if (outcome.statusCode !== undefined) attempt.statusCode = outcome.statusCode;
     if (!outcome.ok && outcome.error !== undefined) attempt.error = outcome.error;
     const update = this.decide(delivery, outcome, attempt, now);
@@ -214,6 +258,13 @@ export class DeliveryDispatcher {
     if (!recorded) this.log.warn(context, 'delivery lease ran out before the attempt was recorded; another instance may retry it');
     else if (update.status === 'delivered') this.log.debug(context, 'delivery sent');
     else this.log.info({ ...context, nextAttemptAt: update.nextAttemptAt }, `delivery attempt failed${update.status === 'pending' ? '; will retry' : ''}`);
+  }
+
+  /** A 2xx makes the endpoint healthy; a failure that another try could fix makes it back off. */
+  private judgeEndpoint(delivery: ClaimedDelivery, outcome: SendOutcome, durationMs: number, now: number): void {
+    const endpoint = endpointOf(delivery);
+    if (outcome.ok) this.health.succeeded(endpoint, durationMs, now);
+    else if (!outcome.permanent && !outcome.gone) this.health.failed(endpoint, durationMs, now, outcome.retryAfterMs);
   }
 
   /** The delivery's next state after `outcome`. */
@@ -232,6 +283,12 @@ export class DeliveryDispatcher {
     if (delay === undefined) return { status: 'failed', attempt, note: `gave up after ${attempts} attempts` };
     return { status: 'pending', attempt, nextAttemptAt: now + delay };
   }
+}
+
+function positive(value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) throw new TypeError(`delivery concurrency must be a whole number >= 1, got ${String(value)}`);
+  return value;
 }
 
 /** Waits for `tasks`, at most `ms`. */

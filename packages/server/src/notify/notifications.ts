@@ -35,6 +35,12 @@ export interface NotificationsOptions {
   webhookRetryScheduleMs: readonly number[];
   emailRetryScheduleMs: readonly number[];
   webhookTimeoutMs: number;
+  /** Delivery attempts in flight at once, in total (see `DeliveryDispatcherOptions`). */
+  deliveryConcurrency?: number | undefined;
+  /** Delivery attempts in flight at once to one endpoint. */
+  deliveryConcurrencyPerEndpoint?: number | undefined;
+  /** Delivery attempts in flight at once for one tenant. */
+  deliveryConcurrencyPerTenant?: number | undefined;
   smtpUrl?: string | undefined;
   emailFrom: string;
   /** The tenant's default endpoint, used for jobs without a `callbackUrl`. */
@@ -69,12 +75,19 @@ export class Notifications {
     this.secrets = new WebhookSecrets(store, { configured: options.webhookSecret, defaultEndpoint: options.webhookDefaultEndpoint, startTenant: OPEN_TENANT, persistent, log });
     this.policy = new WebhookTargetPolicy({ allowHosts: options.webhookAllowHosts, ...(options.lookup ? { lookup: options.lookup } : {}) });
     const senders: { webhook: DeliverySender; email?: DeliverySender } = {
-      webhook: new WebhookSender({ policy: this.policy, secretFor: (d) => this.secrets.forDelivery(d), timeoutMs: options.webhookTimeoutMs, now: options.now }),
+      webhook: new WebhookSender({
+        policy: this.policy,
+        secretFor: (d) => this.secrets.forDelivery(d),
+        timeoutMs: options.webhookTimeoutMs,
+        ...(options.deliveryConcurrency !== undefined ? { maxSocketsPerHost: options.deliveryConcurrency } : {}),
+        now: options.now,
+      }),
     };
     if (options.smtpUrl !== undefined) senders.email = new EmailNotifier({ smtpUrl: options.smtpUrl, from: options.emailFrom });
     this.dispatcher = new DeliveryDispatcher(store, senders, log, {
       retrySchedules: { webhook: options.webhookRetryScheduleMs, email: options.emailRetryScheduleMs },
       onAttempt: options.onDeliveryAttempt,
+      ...definedOnly({ concurrency: options.deliveryConcurrency, concurrencyPerEndpoint: options.deliveryConcurrencyPerEndpoint, concurrencyPerTenant: options.deliveryConcurrencyPerTenant }),
       // The lease must outlast any attempt, or a slow one could be claimed and sent again by another instance.
       leaseMs: Math.max(120_000, options.webhookTimeoutMs * 2 + 30_000),
       now: options.now,
@@ -112,6 +125,11 @@ export class Notifications {
   async close(): Promise<void> {
     if (this.ownsStore) await this.deliveries.close();
   }
+}
+
+/** `values` without its undefined entries (optional options are exact: absent, not undefined). */
+function definedOnly<T extends Record<string, number | undefined>>(values: T): { [K in keyof T]?: number } {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: number };
 }
 
 /** The given delivery store, else SQLite beside a SQLite job store, else memory. */

@@ -26,6 +26,13 @@ export interface WebhookSenderOptions {
    * @default 10000
    */
   timeoutMs?: number;
+  /**
+   * Connections open at once to one host. Keep it at or above the dispatcher's total concurrency: the
+   * dispatcher does the limiting, and a lower cap here would queue one endpoint's attempt behind
+   * another endpoint's hung one on the same host.
+   * @default 64
+   */
+  maxSocketsPerHost?: number;
   /** Clock of the `webhook-timestamp`. */
   now?: () => number;
 }
@@ -38,16 +45,15 @@ export class WebhookSender implements DeliverySender {
   private readonly secretFor: (delivery: Delivery) => Promise<string | undefined>;
   private readonly timeoutMs: number;
   private readonly now: () => number;
-  private readonly agents = {
-    http: new http.Agent({ keepAlive: true, maxSockets: 8 }),
-    https: new https.Agent({ keepAlive: true, maxSockets: 8 }),
-  };
+  private readonly agents: { http: http.Agent; https: https.Agent };
 
   constructor(options: WebhookSenderOptions) {
     this.policy = options.policy;
     this.secretFor = options.secretFor;
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.now = options.now ?? Date.now;
+    const maxSockets = options.maxSocketsPerHost ?? 64;
+    this.agents = { http: new http.Agent({ keepAlive: true, maxSockets }), https: new https.Agent({ keepAlive: true, maxSockets }) };
   }
 
   async send(delivery: Delivery, signal: AbortSignal): Promise<SendOutcome> {
