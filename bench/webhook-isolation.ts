@@ -1,5 +1,5 @@
 /**
- * `npm run bench:webhooks [-- --before <server entry>] [-- --no-docs]`: how late a prompt
+ * `npm run bench:webhooks [-- --before <server entry> [--before-label <text>]] [-- --no-docs]`: how late a prompt
  * receiver's webhook is while another tenant's receiver hangs (issue 20).
  *
  * Per round: a fresh in-process server (SQLite, two API keys, default 10 s attempt limit);
@@ -23,6 +23,8 @@ const args = process.argv.slice(2);
 const WRITE_DOCS = !args.includes('--no-docs');
 const beforeArg = args.indexOf('--before');
 const BEFORE = beforeArg >= 0 ? args[beforeArg + 1] : undefined;
+const labelArg = args.indexOf('--before-label');
+const BEFORE_LABEL = labelArg >= 0 ? args[labelArg + 1] : 'before';
 const BACKLOGS = [5, 100, 500];
 const B_JOBS = 5;
 const WAIT_BOUND_MS = 90_000;
@@ -122,7 +124,7 @@ if (BEFORE !== undefined) {
   const before = (await import(pathToFileURL(BEFORE).href)) as ServerModule;
   const delays = await round(before, 100);
   process.stdout.write(`before, 100 hung: ${JSON.stringify(delays)}\n`);
-  rows.push(`| one shared pool (before) | 100 | ${show(delays)} |`);
+  rows.push(`| one shared pool (${BEFORE_LABEL}) | 100 | ${show(delays)} |`);
 }
 
 const markdown = `## Webhooks: a receiver that hangs does not delay other tenants
