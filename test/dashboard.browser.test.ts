@@ -6,8 +6,7 @@
  * rewrites a tracked file). With API keys on, the page asks for a key, keeps it, and sends it as a Bearer header.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -15,46 +14,16 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { generateApiKey } from '@jobwait/server';
 import Fastify from 'fastify';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { acceptsGzip, dashboardRoutes } from '../packages/server/src/routes/dashboard-routes.js';
+import { ensureDashboardBuilt, launchChromium, watchForErrors } from './helpers/dashboard-browser.js';
 import { startProxy } from './helpers/http-proxy.js';
 import { startTestServer, type TestServer } from './helpers/jobwait-server.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const DASHBOARD = join(ROOT, 'packages', 'dashboard');
 /** Where the screenshot goes: JOBWAIT_DASHBOARD_SCREENSHOT (set by `npm run docs:screenshot`), else a temp file. */
 const SCREENSHOT_TEMP_DIR = process.env.JOBWAIT_DASHBOARD_SCREENSHOT ? undefined : mkdtempSync(join(tmpdir(), 'jobwait-screenshot-'));
 const SCREENSHOT = SCREENSHOT_TEMP_DIR ? join(SCREENSHOT_TEMP_DIR, 'dashboard.png') : resolve(ROOT, process.env.JOBWAIT_DASHBOARD_SCREENSHOT!);
-
-/** Debian's Chromium (`apt-get install chromium`); a downloaded browser is never used. */
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
-
-/** Builds the dashboard when dist/ is missing or older than a source it bundles. */
-function ensureDashboardBuilt(): void {
-  const index = join(DASHBOARD, 'dist', 'index.html');
-  const builtAt = existsSync(index) ? statSync(index).mtimeMs : 0;
-  const sources = [join(DASHBOARD, 'build.mjs'), ...listFiles(join(DASHBOARD, 'src')), ...listFiles(join(ROOT, 'packages', 'client', 'src'))];
-  if (sources.every((file) => statSync(file).mtimeMs <= builtAt)) return;
-  const result = spawnSync(process.execPath, [join(DASHBOARD, 'build.mjs'), '--quiet'], { cwd: DASHBOARD, encoding: 'utf8' });
-  assert.equal(result.status, 0, `building the dashboard failed:\n${result.stdout}\n${result.stderr}`);
-}
-
-function listFiles(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .map((name) => join(dir, name))
-    .filter((file) => statSync(file).isFile());
-}
-
-/** Console errors and uncaught exceptions of `page`, except those matching `allowed`. */
-function watchForErrors(page: Page, allowed: RegExp[] = []): string[] {
-  const errors: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !allowed.some((re) => re.test(message.text()))) errors.push(`console: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => errors.push(`page error: ${error.message}`));
-  return errors;
-}
 
 /**
  * Records desktop notifications on their way to the real constructor. A string, not a function:
@@ -101,8 +70,7 @@ describe('dashboard in Chromium', { timeout: 120_000 }, () => {
 
   before(async () => {
     ensureDashboardBuilt();
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
 
   after(async () => {

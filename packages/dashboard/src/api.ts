@@ -115,3 +115,28 @@ export async function listJobs(query: { status?: JobStatus | undefined; cursor?:
 export async function cancelJob(id: string, key: string | undefined): Promise<Job> {
   return expectJob(await request('DELETE', `v1/jobs/${encodeURIComponent(id)}`, key));
 }
+
+/** `GET /v1/jobs/{id}`, read at once (no long-poll). */
+export async function getJob(id: string, key: string | undefined): Promise<Job> {
+  return expectJob(await request('GET', `v1/jobs/${encodeURIComponent(id)}`, key));
+}
+
+/** Jobs by status, as the server counts them. */
+export interface JobCounts {
+  counts: Record<JobStatus, number>;
+  total: number;
+  /** When the server counted (ISO date). */
+  at: string;
+}
+
+const STATUSES: readonly JobStatus[] = ['pending', 'completed', 'error', 'canceled'];
+
+/** `GET /v1/jobs/counts`: this key's jobs by status, counted by the server whatever their number. */
+export async function getJobCounts(key: string | undefined): Promise<JobCounts> {
+  const body = (await request('GET', 'v1/jobs/counts', key)) as Partial<JobCounts> | undefined;
+  const counts = body?.counts as Partial<Record<JobStatus, unknown>> | undefined;
+  if (!body || typeof body.total !== 'number' || !counts || !STATUSES.every((status) => typeof counts[status] === 'number')) {
+    throw new ApiError(502, undefined, 'The server sent counts in a shape this page does not know.');
+  }
+  return { counts: body.counts as Record<JobStatus, number>, total: body.total, at: typeof body.at === 'string' ? body.at : '' };
+}

@@ -1,31 +1,36 @@
 /**
- * The dashboard (issue 6): start jobs, watch them live, be told when they finish.
+ * The dashboard: start jobs, watch them live, be told when they finish — and stay usable on a
+ * server that runs thousands of them.
  *
- * State is one map of job snapshots, fed by `GET /v1/jobs` and `GET /v1/events` in any order
- * (the higher version wins). The stream is opened first and the list read once it is live, so
- * no change can slip between the two. Rows are updated in place; progress bars move between
- * events from each job's createdAt/dueAt, corrected for the server's clock.
+ * The page shows a bounded slice and asks the server for the rest: counts by status come from
+ * `GET /v1/jobs/counts`, the live list keeps only the newest jobs under the filter
+ * ({@link JobWindow}), older jobs are read a page at a time, and pinned jobs sit in a watch list
+ * of at most {@link WATCH_LIMIT}. Stream events only update that state; the DOM is rendered at
+ * most once per animation frame, with work in proportion to the rows shown, never to the jobs
+ * that exist. The stream is opened first and the lists read once it is live, so no change can
+ * slip between the two.
  */
-import type { CreateJobInput, Job } from '@jobwait/client';
-import { ApiError, cancelJob, createJob, isUnauthorized, listJobs, loadApiKey, storeApiKey } from './api.js';
+import type { CreateJobInput, Job, JobStatus } from '@jobwait/client';
+import { ApiError, cancelJob, createJob, getJob, getJobCounts, isUnauthorized, listJobs, loadApiKey, storeApiKey, type JobCounts } from './api.js';
+import { createFrameScheduler } from './frame-scheduler.js';
 import { startJobEvents, type StreamState } from './job-events.js';
-import {
-  clockSkew,
-  compareNewestFirst,
-  describeState,
-  formatDuration,
-  isNewer,
-  matchesFilter,
-  parseDuration,
-  progressAt,
-  remainingAt,
-  STATUS_LABELS,
-  type StatusFilter,
-} from './job-format.js';
+import { clockSkew, formatDuration, matchesFilter, parseDuration, STATUS_LABELS, type StatusFilter } from './job-format.js';
+import { JobListView } from './job-list-view.js';
+import { JobWindow } from './job-window.js';
 import { askForDesktopNotifications, canAskForDesktopNotifications, showDesktopNotification, showToast, type ToastKind } from './notifications.js';
+import { OlderPages } from './older-pages.js';
+import { describeSummary, ToastThrottle, type FinalStatus } from './toast-throttle.js';
+import { trailingThrottle } from './trailing-throttle.js';
+import { WATCH_LIMIT, WatchList } from './watch-list.js';
 
-/** Jobs per `GET /v1/jobs` page. */
+/** Jobs in the live list and per older page. */
 const PAGE_SIZE = 50;
+/** Least time between two reads of the counts, in milliseconds: enough for people, little for the server. */
+const COUNTS_INTERVAL_MS = 500;
+/** Least time between two reads of the first page when the live list ran short of jobs. */
+const REFILL_INTERVAL_MS = 1000;
+/** Where the watched jobs' ids are kept in this browser. */
+const WATCH_STORAGE = 'jobwait.watch';
 
 const CONNECTION_TEXT: Readonly<Record<StreamState, string>> = {
   connecting: 'Connecting…',
@@ -53,9 +58,19 @@ const ui = {
   jobsHeading: byId('jobs-heading'),
   runningCount: byId('running-count'),
   filters: Array.from(document.querySelectorAll<HTMLInputElement>('input[name="status"]')),
+  counts: Array.from(document.querySelectorAll<HTMLElement>('[data-count]')),
+  searchForm: byId<HTMLFormElement>('search-form'),
+  searchInput: byId<HTMLInputElement>('search-input'),
+  searchError: byId('search-error'),
+  listStatus: byId('list-status'),
+  watching: byId('watching'),
+  watchCount: byId('watch-count'),
+  watchList: byId<HTMLUListElement>('watch-list'),
   list: byId<HTMLUListElement>('job-list'),
   empty: byId('empty'),
-  moreButton: byId<HTMLButtonElement>('more-button'),
+  newestButton: byId<HTMLButtonElement>('newest-button'),
+  newerButton: byId<HTMLButtonElement>('newer-button'),
+  olderButton: byId<HTMLButtonElement>('older-button'),
   toasts: byId('toasts'),
   keyDialog: byId<HTMLDialogElement>('key-dialog'),
   keyForm: byId<HTMLFormElement>('key-form'),
@@ -65,27 +80,25 @@ const ui = {
   keyCancel: byId<HTMLButtonElement>('key-cancel'),
 };
 
-/** The DOM of one job. */
-interface Row {
-  li: HTMLLIElement;
-  badge: HTMLElement;
-  meta: HTMLElement;
-  progress: HTMLProgressElement;
-  state: HTMLElement;
-  cancel: HTMLButtonElement;
-}
-
 const state = {
-  jobs: new Map<string, Job>(),
-  rows: new Map<string, Row>(),
-  filter: '' as StatusFilter,
-  /** `nextCursor` of the last page read under the current filter. */
-  nextCursor: undefined as string | undefined,
+  /** The live list: the newest jobs under the filter. */
+  live: new JobWindow({ limit: PAGE_SIZE }),
+  /** Older pages, when the user went back; the live list is shown otherwise. */
+  older: undefined as OlderPages | undefined,
+  watch: new WatchList(WATCH_LIMIT),
+  /** The server's latest counts; undefined until read (or when the server cannot count). */
+  counts: undefined as JobCounts | undefined,
   /** Server clock minus ours. */
   skewMs: 0,
   apiKey: loadApiKey(),
   connection: 'connecting' as StreamState,
   loaded: false,
+  /** The pointer or the keyboard focus is on the list: rows hold still (they still update in place). */
+  holding: false,
+  /** Newer snapshots of the rows shown while holding still. */
+  heldUpdates: new Map<string, Job>(),
+  /** Jobs this page started: their end is always announced on its own. */
+  startedHere: new Set<string>(),
 };
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
@@ -93,6 +106,10 @@ const formatTime = (iso: string): string => {
   const time = Date.parse(iso);
   return Number.isFinite(time) ? timeFormat.format(time) : '—';
 };
+const numberFormat = new Intl.NumberFormat();
+
+const listView = new JobListView({ list: ui.list, formatTime, isWatched: (id) => state.watch.has(id), onFocusLost: () => ui.jobsHeading.focus() });
+const watchView = new JobListView({ list: ui.watchList, formatTime, isWatched: () => true, onFocusLost: () => ui.jobsHeading.focus() });
 
 function toast(message: string, kind: ToastKind = 'info'): void {
   showToast(ui.toasts, message, kind);
@@ -109,169 +126,161 @@ function shortId(id: string): string {
 
 // ---------------------------------------------------------------- state
 
-/** Takes in a snapshot; announces a job that just finished. */
+/** Takes in a snapshot from the stream or an action: constant work, whatever the number of jobs. */
 function upsert(job: Job, receivedAt: number): void {
-  const previous = state.jobs.get(job.id);
-  if (!isNewer(job, previous)) return;
-  state.jobs.set(job.id, job);
   const skew = clockSkew(job, receivedAt);
   if (skew !== undefined) state.skewMs = skew;
-  if (previous?.status === 'pending' && job.status !== 'pending') announceFinished(job);
-  scheduleRender();
+  const before = state.live.seenStatus(job.id);
+  state.live.offer(job);
+  const watchedBefore = state.watch.offer(job);
+  state.older?.offer(job);
+  if (state.holding) {
+    const shown = listView.jobOf(job.id);
+    if (shown !== undefined && job.version >= shown.version) state.heldUpdates.set(job.id, job);
+  }
+  const was = watchedBefore ?? before;
+  if (was === 'pending' && job.status !== 'pending') announceFinished(job);
+  if (state.live.needsRefill && state.older === undefined) refill.call();
+  counts.call();
+  frames.schedule();
 }
 
+// ---------------------------------------------------------------- notices
+
+const notices = new ToastThrottle();
+let summaryTimer: ReturnType<typeof setTimeout> | undefined;
+
+/** Tells of a finished job: one by one while few finish, summed up when many do. */
 function announceFinished(job: Job): void {
+  const status = job.status as FinalStatus;
+  listView.flash(job.id);
+  watchView.flash(job.id);
+  const own = state.startedHere.delete(job.id) || state.watch.has(job.id);
+  if (!own && !notices.admit(status, Date.now())) {
+    summaryTimer ??= setTimeout(showSummary, notices.periodMs);
+    return;
+  }
   const name = `Job ${shortId(job.id)}`;
   const ran = formatDuration(job.duration * 1000);
-  if (job.status === 'completed') {
+  if (status === 'completed') {
     toast(`${name} completed (${ran}).`, 'success');
     showDesktopNotification('Job completed', `${job.id} completed after ${ran}.`, job.id);
-  } else if (job.status === 'error') {
+  } else if (status === 'error') {
     const reason = job.error?.message ? `: ${job.error.message}` : '.';
     toast(`${name} failed${reason}`, 'error');
     showDesktopNotification('Job failed', `${job.id} failed${reason}`, job.id);
-  } else if (job.status === 'canceled') {
+  } else {
     toast(`${name} canceled.`);
   }
-  const row = state.rows.get(job.id);
-  if (row) {
-    row.li.classList.remove('just-finished');
-    // Restart the highlight animation.
-    void row.li.offsetWidth;
-    row.li.classList.add('just-finished');
-  }
+}
+
+function showSummary(): void {
+  summaryTimer = undefined;
+  const summary = notices.takeSummary(Date.now());
+  if (!summary) return;
+  const text = describeSummary(summary);
+  toast(text, summary.byStatus.error > 0 ? 'error' : 'success');
+  showDesktopNotification('Jobs finished', text, 'jobwait-summary');
 }
 
 // ---------------------------------------------------------------- rendering
 
-let renderQueued = false;
+const frames = createFrameScheduler(render);
+let renderedLive = -1;
+let renderedOlder = -1;
+let renderedWatch = -1;
 
-/** Renders once after the current batch of changes. */
-function scheduleRender(): void {
-  if (renderQueued) return;
-  renderQueued = true;
-  queueMicrotask(() => {
-    renderQueued = false;
-    render();
-  });
-}
-
+/** Draws what changed since the last frame, and moves the bars of pending jobs. */
 function render(): void {
-  const visible = [...state.jobs.values()].filter((job) => matchesFilter(job, state.filter)).sort(compareNewestFirst);
-  const keep = new Set(visible.map((job) => job.id));
-  for (const [id, row] of state.rows) {
-    if (keep.has(id)) continue;
-    if (row.li.contains(document.activeElement)) ui.jobsHeading.focus();
-    row.li.remove();
-    state.rows.delete(id);
-  }
   const now = Date.now();
-  let cursor = ui.list.firstElementChild;
-  for (const job of visible) {
-    let row = state.rows.get(job.id);
-    if (!row) {
-      row = createRow(job);
-      state.rows.set(job.id, row);
+  const older = state.older;
+  if (older) {
+    if (older.revision !== renderedOlder) {
+      renderedOlder = older.revision;
+      renderedLive = -1;
+      listView.render(older.jobs, now, state.skewMs);
     }
-    updateRow(row, job, now);
-    if (row.li === cursor) cursor = cursor.nextElementSibling;
-    else ui.list.insertBefore(row.li, cursor);
+  } else if (state.holding) {
+    if (state.heldUpdates.size > 0) {
+      listView.render(
+        listView.jobs.map((job) => state.heldUpdates.get(job.id) ?? job),
+        now,
+        state.skewMs,
+      );
+      state.heldUpdates.clear();
+    }
+  } else if (state.live.revision !== renderedLive) {
+    renderedLive = state.live.revision;
+    renderedOlder = -1;
+    listView.render(state.live.jobs, now, state.skewMs);
   }
-
-  const running = [...state.jobs.values()].filter((job) => job.status === 'pending').length;
-  ui.runningCount.textContent = running > 0 ? `${running} running` : '';
-  document.title = running > 0 ? `(${running}) jobwait` : 'jobwait';
-  ui.empty.hidden = visible.length > 0;
-  ui.empty.textContent = !state.loaded
-    ? state.connection === 'unauthorized'
-      ? 'Enter an API key to see your jobs.'
-      : 'Loading jobs…'
-    : state.filter === ''
-      ? 'No jobs yet. Start one with the form.'
-      : `No ${STATUS_LABELS[state.filter].toLowerCase()} jobs.`;
-  ui.moreButton.hidden = state.nextCursor === undefined;
-  if (running > 0) animate();
+  if (state.watch.revision !== renderedWatch) {
+    renderedWatch = state.watch.revision;
+    watchView.render(state.watch.jobs, now, state.skewMs);
+    listView.refreshWatched();
+    ui.watching.hidden = state.watch.size === 0;
+    setText(ui.watchCount, `${state.watch.size} of ${state.watch.limit}`);
+  }
+  renderCounts();
+  renderListStatus();
+  const pending = listView.tick(now, state.skewMs) + watchView.tick(now, state.skewMs);
+  // The bars move on every frame while any job shown is pending.
+  if (pending > 0) frames.schedule();
 }
 
-function createRow(job: Job): Row {
-  const li = document.createElement('li');
-  li.className = 'job';
-  li.dataset.id = job.id;
-  // Focus lands here when the row's cancel button goes away under the keyboard.
-  li.tabIndex = -1;
+function renderCounts(): void {
+  const counts = state.counts;
+  for (const element of ui.counts) {
+    const key = element.dataset.count as JobStatus | 'total';
+    const value = counts === undefined ? undefined : key === 'total' ? counts.total : counts.counts[key];
+    setText(element, value === undefined ? '' : numberFormat.format(value));
+    if (value !== undefined) element.dataset.value = String(value);
+    else delete element.dataset.value;
+  }
+  // Until the server counts, the rows shown are all the page knows of.
+  const running = counts?.counts.pending ?? new Set([...listView.jobs, ...state.watch.jobs].filter((job) => job.status === 'pending').map((job) => job.id)).size;
+  setText(ui.runningCount, running > 0 ? `${numberFormat.format(running)} running` : '');
+  const title = running > 0 ? `(${numberFormat.format(running)}) jobwait` : 'jobwait';
+  if (document.title !== title) document.title = title;
+}
 
-  const head = document.createElement('div');
-  head.className = 'job-head';
-  const badge = document.createElement('span');
-  badge.className = 'badge';
-  const id = document.createElement('code');
-  id.className = 'job-id';
-  id.textContent = job.id;
-  const meta = document.createElement('span');
-  meta.className = 'job-meta';
-  head.append(badge, id, meta);
+function renderListStatus(): void {
+  const older = state.older;
+  const shown = listView.size;
+  let status: string;
+  if (older) status = `Older jobs, page ${older.depth + 1}`;
+  else if (state.holding) {
+    let waiting = 0;
+    for (const job of state.live.jobs) if (!listView.has(job.id)) waiting++;
+    status = waiting > 0 ? `Held still while you point at it · ${waiting} newer` : 'Held still while you point at it';
+  } else status = shown >= PAGE_SIZE ? `Newest ${PAGE_SIZE}, live` : 'Live';
+  setText(ui.listStatus, state.loaded ? status : '');
+  ui.listStatus.dataset.mode = older ? 'older' : state.holding ? 'held' : 'live';
 
-  const progress = document.createElement('progress');
-  progress.className = 'job-progress';
-  progress.max = 1;
-  progress.setAttribute('aria-label', `Progress of job ${job.id}`);
-
-  const stateLine = document.createElement('p');
-  stateLine.className = 'job-state';
-
-  const cancel = document.createElement('button');
-  cancel.type = 'button';
-  cancel.className = 'button button-quiet button-small cancel';
-  const hidden = document.createElement('span');
-  hidden.className = 'visually-hidden';
-  hidden.textContent = ` job ${job.id}`;
-  cancel.append('Cancel', hidden);
-
-  li.append(head, progress, stateLine, cancel);
-  return { li, badge, meta, progress, state: stateLine, cancel };
+  ui.empty.hidden = shown > 0;
+  if (shown === 0) {
+    const filter = state.live.filter;
+    setText(
+      ui.empty,
+      !state.loaded
+        ? state.connection === 'unauthorized'
+          ? 'Enter an API key to see your jobs.'
+          : 'Loading jobs…'
+        : older
+          ? 'No older jobs.'
+          : filter === ''
+            ? 'No jobs yet. Start one with the form.'
+            : `No ${STATUS_LABELS[filter].toLowerCase()} jobs.`,
+    );
+  }
+  ui.newestButton.hidden = older === undefined || older.depth < 2;
+  ui.newerButton.hidden = older === undefined;
+  const hasOlder = older ? older.hasOlder : state.live.jobs.length >= PAGE_SIZE;
+  ui.olderButton.hidden = !hasOlder;
 }
 
 function setText(element: HTMLElement, text: string): void {
   if (element.textContent !== text) element.textContent = text;
-}
-
-function updateRow(row: Row, job: Job, now: number): void {
-  row.li.dataset.status = job.status;
-  setText(row.badge, STATUS_LABELS[job.status]);
-  setText(row.meta, `${formatDuration(job.duration * 1000)} · started ${formatTime(job.createdAt)}`);
-  const pending = job.status === 'pending';
-  if (!pending && row.cancel.contains(document.activeElement)) row.li.focus();
-  row.cancel.hidden = !pending;
-  updateProgress(row, job, now);
-}
-
-function updateProgress(row: Row, job: Job, now: number): void {
-  const progress = progressAt(job, now, state.skewMs);
-  if (Math.abs(row.progress.value - progress) >= 0.0005 || (progress === 1 && row.progress.value !== 1)) row.progress.value = progress;
-  const remaining = remainingAt(job, now, state.skewMs);
-  const words = describeState(job, remaining, formatTime);
-  setText(row.state, job.status === 'pending' ? `${Math.floor(progress * 100)} % · ${words}` : words);
-}
-
-let animating = false;
-
-/** Moves the bars of pending jobs every frame until none is left. */
-function animate(): void {
-  if (animating) return;
-  animating = true;
-  const frame = (): void => {
-    const now = Date.now();
-    let pending = 0;
-    for (const [id, row] of state.rows) {
-      const job = state.jobs.get(id);
-      if (job?.status !== 'pending') continue;
-      pending++;
-      updateProgress(row, job, now);
-    }
-    if (pending > 0) requestAnimationFrame(frame);
-    else animating = false;
-  };
-  requestAnimationFrame(frame);
 }
 
 // ---------------------------------------------------------------- API key
@@ -351,36 +360,124 @@ ui.keyButton.addEventListener('click', () => openKeyDialog(''));
 
 // ---------------------------------------------------------------- loading
 
-let listTicket = 0;
+let filterTicket = 0;
 
-/** Reads the first page under the current filter (or the next one) into the map. */
-async function loadJobs(more = false): Promise<void> {
-  const ticket = ++listTicket;
-  const filter = state.filter;
-  const cursor = more ? state.nextCursor : undefined;
+/** Reads the first page under the current filter into the live list. */
+async function loadFirstPage(): Promise<void> {
+  const ticket = filterTicket;
+  const filter = state.live.filter;
   try {
-    const page = await withKey((key) => listJobs({ status: filter || undefined, cursor, limit: PAGE_SIZE }, key));
+    const page = await withKey((key) => listJobs({ status: filter || undefined, limit: PAGE_SIZE }, key));
+    if (ticket !== filterTicket) return;
     const receivedAt = Date.now();
-    for (const job of page.jobs) upsert(job, receivedAt);
-    if (ticket === listTicket && filter === state.filter) state.nextCursor = page.nextCursor;
+    for (const job of page.jobs) {
+      const skew = clockSkew(job, receivedAt);
+      if (skew !== undefined) state.skewMs = skew;
+      state.watch.offer(job);
+    }
+    state.live.load(page.jobs, page.nextCursor !== undefined);
   } catch (error) {
     if (!isUnauthorized(error)) toast(`Could not load jobs: ${errorMessage(error)}`, 'error');
   } finally {
     state.loaded = true;
-    scheduleRender();
+    frames.schedule();
   }
 }
+
+/** Reads the first page again, at most once a second, when jobs left the live list. */
+const refill = trailingThrottle(() => (state.live.needsRefill && state.older === undefined ? loadFirstPage() : undefined), REFILL_INTERVAL_MS);
+
+/** Set when the server cannot count (an older server): the counts stay hidden. */
+let countsUnavailable = true;
+
+/** Reads the counts again, at most every {@link COUNTS_INTERVAL_MS}, and once more after the last change. */
+const counts = trailingThrottle(async () => {
+  if (countsUnavailable) return;
+  try {
+    state.counts = await withKey((key) => getJobCounts(key));
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) countsUnavailable = true;
+    // Otherwise the next change asks again; the stream's state tells of an outage.
+  }
+  frames.schedule();
+}, COUNTS_INTERVAL_MS);
+
+/** Reads an older page: `cursor` is the id of the newest job it must not hold. */
+async function loadOlder(cursor: string, step: 'push' | 'replace'): Promise<void> {
+  const ticket = filterTicket;
+  const filter = state.live.filter;
+  try {
+    const page = await withKey((key) => listJobs({ status: filter || undefined, cursor, limit: PAGE_SIZE }, key));
+    if (ticket !== filterTicket) return;
+    state.older ??= new OlderPages();
+    if (step === 'push') state.older.push(cursor, page.jobs, page.nextCursor !== undefined);
+    else state.older.replace(page.jobs, page.nextCursor !== undefined);
+  } catch (error) {
+    if (!isUnauthorized(error)) toast(`Could not load older jobs: ${errorMessage(error)}`, 'error');
+  } finally {
+    frames.schedule();
+  }
+}
+
+function showLive(): void {
+  state.older = undefined;
+  renderedLive = -1;
+  frames.schedule();
+  refill.call();
+}
+
+/** Reads the watched jobs saved in this browser (a job gone from the server is dropped). */
+async function loadWatched(): Promise<void> {
+  for (const id of loadWatchedIds()) {
+    try {
+      const job = await withKey((key) => getJob(id, key));
+      state.watch.add(job);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) continue;
+      if (isUnauthorized(error)) return;
+      // Unreachable now: keep the id for the next visit, show nothing.
+    }
+  }
+  saveWatchedIds();
+  frames.schedule();
+}
+
+function loadWatchedIds(): string[] {
+  try {
+    const ids: unknown = JSON.parse(localStorage.getItem(WATCH_STORAGE) ?? '[]');
+    return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string').slice(0, WATCH_LIMIT) : [];
+  } catch {
+    return [];
+  }
+}
+
+function saveWatchedIds(): void {
+  try {
+    localStorage.setItem(WATCH_STORAGE, JSON.stringify(state.watch.ids));
+  } catch {
+    // Storage is off: the watch list lasts as long as the page.
+  }
+}
+
+let watchedLoaded = false;
 
 const events = startJobEvents({
   apiKey: () => state.apiKey,
   onJob: upsert,
-  onOpen: () => void loadJobs(),
+  onOpen: () => {
+    void loadFirstPage();
+    counts.call();
+    if (!watchedLoaded) {
+      watchedLoaded = true;
+      void loadWatched();
+    }
+  },
   onState: (next) => {
     state.connection = next;
     ui.connection.dataset.state = next;
     setText(ui.connectionText, CONNECTION_TEXT[next]);
     updateKeyButton();
-    scheduleRender();
+    frames.schedule();
     if (next === 'unauthorized') void askForKey(state.apiKey !== undefined);
   },
 });
@@ -406,7 +503,9 @@ ui.startForm.addEventListener('submit', (event) => {
   ui.startButton.setAttribute('aria-disabled', 'true');
   void withKey((key) => createJob(input, key))
     .then((job) => {
-      if (!matchesFilter(job, state.filter)) selectFilter('');
+      state.startedHere.add(job.id);
+      if (!matchesFilter(job, state.live.filter)) selectFilter('');
+      if (state.older) showLive();
       upsert(job, Date.now());
       toast(`Job ${shortId(job.id)} started: ${formatDuration(job.duration * 1000)}.`);
     })
@@ -422,10 +521,12 @@ function showStartError(message: string): void {
   ui.duration.setAttribute('aria-invalid', String(message !== ''));
 }
 
-ui.list.addEventListener('click', (event) => {
-  const button = (event.target as Element | null)?.closest<HTMLButtonElement>('button.cancel');
+/** Cancel and watch buttons of both lists. */
+function onRowClick(event: MouseEvent): void {
+  const button = (event.target as Element | null)?.closest<HTMLButtonElement>('button.cancel, button.watch');
   const id = button?.closest<HTMLLIElement>('li.job')?.dataset.id;
   if (!button || id === undefined || button.getAttribute('aria-disabled') === 'true') return;
+  if (button.classList.contains('watch')) return toggleWatch(id);
   button.setAttribute('aria-disabled', 'true');
   void withKey((key) => cancelJob(id, key))
     .then((job) => upsert(job, Date.now()))
@@ -434,7 +535,56 @@ ui.list.addEventListener('click', (event) => {
       else if (!isUnauthorized(error)) toast(`Could not cancel job ${shortId(id)}: ${errorMessage(error)}`, 'error');
     })
     .finally(() => button.removeAttribute('aria-disabled'));
+}
+
+function toggleWatch(id: string): void {
+  if (state.watch.remove(id)) {
+    saveWatchedIds();
+    frames.schedule();
+    return;
+  }
+  const job = listView.jobOf(id) ?? watchView.jobOf(id);
+  if (job) watchJob(job);
+}
+
+/** Pins `job`; says so when the watch list is full. */
+function watchJob(job: Job): boolean {
+  if (!state.watch.add(job)) {
+    toast(`You are watching ${state.watch.limit} jobs already: unpin one first.`, 'error');
+    return false;
+  }
+  saveWatchedIds();
+  frames.schedule();
+  return true;
+}
+
+ui.list.addEventListener('click', onRowClick);
+ui.watchList.addEventListener('click', onRowClick);
+
+ui.searchForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const id = ui.searchInput.value.trim();
+  showSearchError('');
+  if (!/^job_[0-9A-HJKMNP-TV-Z]{26}$/i.test(id)) {
+    showSearchError('A job id is job_ followed by 26 letters and digits.');
+    return;
+  }
+  void withKey((key) => getJob(id.slice(0, 4) + id.slice(4).toUpperCase(), key))
+    .then((job) => {
+      if (!watchJob(job)) return;
+      ui.searchInput.value = '';
+      toast(`Job ${shortId(job.id)} is on your watch list.`);
+    })
+    .catch((error: unknown) => {
+      if (error instanceof ApiError && error.status === 404) showSearchError(`No job ${id} here.`);
+      else if (!isUnauthorized(error)) showSearchError(errorMessage(error));
+    });
 });
+
+function showSearchError(message: string): void {
+  ui.searchError.textContent = message;
+  ui.searchInput.setAttribute('aria-invalid', String(message !== ''));
+}
 
 function selectFilter(filter: StatusFilter): void {
   for (const input of ui.filters) input.checked = input.value === filter;
@@ -442,11 +592,12 @@ function selectFilter(filter: StatusFilter): void {
 }
 
 function applyFilter(filter: StatusFilter): void {
-  state.filter = filter;
-  state.nextCursor = undefined;
-  render();
-  // Older jobs of this status may not be loaded yet.
-  void loadJobs();
+  filterTicket++;
+  state.live.setFilter(filter);
+  state.older = undefined;
+  state.heldUpdates.clear();
+  frames.schedule();
+  void loadFirstPage();
 }
 
 for (const input of ui.filters) {
@@ -455,7 +606,31 @@ for (const input of ui.filters) {
   });
 }
 
-ui.moreButton.addEventListener('click', () => void loadJobs(true));
+ui.olderButton.addEventListener('click', () => {
+  const oldest = (state.older?.jobs ?? listView.jobs).at(-1);
+  if (oldest) void loadOlder(oldest.id, 'push');
+});
+ui.newerButton.addEventListener('click', () => {
+  const older = state.older;
+  if (!older) return;
+  const previous = older.previousCursor;
+  if (older.pop() && previous !== undefined) void loadOlder(previous, 'replace');
+  else showLive();
+});
+ui.newestButton.addEventListener('click', showLive);
+
+// Rows hold still under the pointer or the keyboard, so a click lands where it was aimed.
+function setHolding(holding: boolean): void {
+  if (state.holding === holding) return;
+  state.holding = holding;
+  state.heldUpdates.clear();
+  if (!holding) renderedLive = -1;
+  frames.schedule();
+}
+ui.list.addEventListener('pointerenter', () => setHolding(true));
+ui.list.addEventListener('pointerleave', () => setHolding(ui.list.contains(document.activeElement)));
+ui.list.addEventListener('focusin', () => setHolding(true));
+ui.list.addEventListener('focusout', (event) => setHolding(ui.list.contains(event.relatedTarget as Node | null) || ui.list.matches(':hover')));
 
 function updateNotifyButton(): void {
   ui.notifyButton.hidden = !canAskForDesktopNotifications();

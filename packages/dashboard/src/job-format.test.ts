@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Job } from '@jobwait/client';
-import { clockSkew, compareNewestFirst, describeState, formatDuration, isNewer, matchesFilter, parseDuration, progressAt, remainingAt } from './job-format.js';
+import { clockSkew, describeState, formatDuration, matchesFilter, parseDuration, progressAt, remainingAt } from './job-format.js';
 
 const T0 = Date.parse('2026-01-01T12:00:00.000Z');
 
@@ -48,23 +48,7 @@ describe('progress between events', () => {
   });
 });
 
-describe('merging snapshots', () => {
-  test('keeps the higher version whatever the order of arrival', () => {
-    const pending = job({ version: 1 });
-    const done = job({ version: 2, status: 'completed' });
-    assert.equal(isNewer(pending, undefined), true);
-    assert.equal(isNewer(done, pending), true);
-    assert.equal(isNewer(pending, done), false);
-    assert.equal(isNewer(job({ version: 1, etaMs: 4000 }), pending), true);
-  });
-
-  test('sorts newest first, by creation time then id', () => {
-    const older = job({ id: 'job_A', createdAt: new Date(T0).toISOString() });
-    const newer = job({ id: 'job_B', createdAt: new Date(T0 + 1).toISOString() });
-    const sameTime = job({ id: 'job_C', createdAt: new Date(T0 + 1).toISOString() });
-    assert.deepEqual([older, newer, sameTime].sort(compareNewestFirst).map((j) => j.id), ['job_C', 'job_B', 'job_A']);
-  });
-
+describe('filtering', () => {
   test('filters by status, empty meaning all', () => {
     assert.equal(matchesFilter(job(), ''), true);
     assert.equal(matchesFilter(job(), 'pending'), true);

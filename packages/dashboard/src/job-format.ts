@@ -1,6 +1,6 @@
 /**
  * Pure functions behind the job list: local progress between server events,
- * which of two snapshots is newer, and the words shown for a job.
+ * the status filter, and the words shown for a job.
  */
 import type { Job, JobStatus } from '@jobwait/client';
 
@@ -40,21 +40,6 @@ export function remainingAt(job: Job, now: number, skewMs: number): number {
   const end = Date.parse(job.dueAt);
   if (job.status !== 'pending' || !Number.isFinite(end)) return 0;
   return Math.max(0, end - (now + skewMs));
-}
-
-/**
- * True when `next` should replace `current`: a newer version, or the same version seen later
- * (a pending snapshot with a fresher ETA). Events and list pages may arrive in any order.
- */
-export function isNewer(next: Job, current: Job | undefined): boolean {
-  return current === undefined || next.version >= current.version;
-}
-
-/** Newest first; ids are `job_` + a ULID, which sorts by creation time. */
-export function compareNewestFirst(a: Job, b: Job): number {
-  const byTime = Date.parse(b.createdAt) - Date.parse(a.createdAt);
-  if (byTime !== 0 && Number.isFinite(byTime)) return byTime;
-  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 }
 
 /** A length of time for people: `0.4 s`, `12 s`, `2 min 5 s`, `1 h 30 min`. */

@@ -1,0 +1,115 @@
+/**
+ * The dashboard on a busy server, in Debian's Chromium: the list holds still under the pointer,
+ * pages back to older jobs, and keeps the jobs one looked up or pinned in a watch list. No timing
+ * assertions: every wait is for a state, with a generous timeout.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { ensureDashboardBuilt, launchChromium, watchForErrors } from './helpers/dashboard-browser.js';
+import { startTestServer, type TestServer } from './helpers/jobwait-server.js';
+
+/** Rows the live list shows at most (the dashboard's page size). */
+const LIVE_ROWS = 50;
+
+async function createJob(server: TestServer, body: Record<string, unknown>): Promise<string> {
+  const response = await fetch(`${server.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  assert.equal(response.status, 201);
+  return ((await response.json()) as { id: string }).id;
+}
+
+/** Ids of the live list's rows, top to bottom. */
+async function liveIds(page: Page): Promise<string[]> {
+  return page.$$eval('#job-list li.job', (rows) => rows.map((li) => (li as HTMLLIElement).dataset.id ?? ''));
+}
+
+describe('dashboard on a busy server, in Chromium', { timeout: 240_000 }, () => {
+  let browser: Browser;
+
+  before(async () => {
+    ensureDashboardBuilt();
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    await browser?.close();
+  });
+
+  test('holds still under the pointer, pages back to older jobs, and watches jobs found by id or pinned', async () => {
+    const server = await startTestServer({ rateLimit: false });
+    let context: BrowserContext | undefined;
+    try {
+      context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const page = await context.newPage();
+      // A search for a job that does not exist is answered 404, which Chromium logs.
+      const errors = watchForErrors(page, [/status of 404/]);
+      const ids: string[] = [];
+      for (let n = 0; n < 60; n++) ids.push(await createJob(server, { duration: 600 }));
+      await page.goto(`${server.url}/`);
+      await page.waitForSelector(`#job-list li.job[data-id="${ids.at(-1)}"]`);
+      const newestFifty = ids.slice(-LIVE_ROWS).reverse();
+      assert.deepEqual(await liveIds(page), newestFifty);
+
+      // Under the pointer the rows stay where they are; changes to them still show, in place.
+      await page.hover(`#job-list li.job[data-id="${newestFifty[2]}"] .job-meta`);
+      await page.waitForSelector('#list-status[data-mode="held"]');
+      const more: string[] = [];
+      for (let n = 0; n < 3; n++) more.push(await createJob(server, { duration: 600 }));
+      await fetch(`${server.url}/v1/jobs/${newestFifty[4]}`, { method: 'DELETE' });
+      await page.waitForSelector(`#job-list li.job[data-id="${newestFifty[4]}"][data-status="canceled"]`);
+      await page.waitForSelector('#list-status:has-text("3 newer")');
+      assert.deepEqual(await liveIds(page), newestFifty);
+      await page.mouse.move(5, 5);
+      await page.waitForSelector(`#job-list li.job[data-id="${more.at(-1)}"]`);
+      await page.waitForSelector('#list-status[data-mode="live"]');
+
+      // Older jobs, a page at a time; nothing new streams into an older page.
+      const all = [...ids, ...more];
+      const live = await liveIds(page);
+      assert.deepEqual(live, all.slice(-LIVE_ROWS).reverse());
+      await page.getByRole('button', { name: 'Older jobs' }).click();
+      await page.waitForSelector('#list-status[data-mode="older"]');
+      await page.waitForFunction((first) => document.querySelector('#job-list li.job')?.getAttribute('data-id') === first, all.at(-LIVE_ROWS - 1)!);
+      assert.deepEqual(await liveIds(page), all.slice(0, -LIVE_ROWS).reverse());
+      assert.equal(await page.getByRole('button', { name: 'Older jobs' }).isVisible(), false, 'this was the oldest page');
+      const later = await createJob(server, { duration: 600 });
+      await page.getByRole('button', { name: 'Newer' }).click();
+      await page.waitForSelector(`#job-list li.job[data-id="${later}"]`);
+      // The live list is longer: it may have grown under the pointer, and then holds still.
+      await page.mouse.move(5, 5);
+      await page.waitForSelector('#list-status[data-mode="live"]');
+
+      // A job found by id goes on the watch list, where it stays and changes in place.
+      const oldest = ids[0]!;
+      await page.getByLabel('Find a job by id').fill(`job_01JDQ3M8Z4X5Y6V7W8T9S0R1Q2`);
+      await page.getByLabel('Find a job by id').press('Enter');
+      await page.locator('#search-error', { hasText: 'No job' }).waitFor();
+      await page.getByLabel('Find a job by id').fill(oldest);
+      await page.getByRole('button', { name: 'Find' }).click();
+      await page.waitForSelector(`#watch-list li.job[data-id="${oldest}"]`);
+      assert.equal(await page.locator('#search-error').textContent(), '');
+      await page.locator(`#watch-list li.job[data-id="${oldest}"]`).getByRole('button', { name: `Cancel job ${oldest}` }).click();
+      await page.waitForSelector(`#watch-list li.job[data-id="${oldest}"][data-status="canceled"]`);
+
+      // A star pins a row of the live list; pressing it again unpins it.
+      const pinned = later;
+      await page.locator(`#job-list li.job[data-id="${pinned}"]`).getByRole('button', { name: `Watch job ${pinned}` }).click();
+      await page.waitForSelector(`#watch-list li.job[data-id="${pinned}"]`);
+      assert.equal(await page.locator(`#job-list li.job[data-id="${pinned}"] .watch`).getAttribute('aria-pressed'), 'true');
+      assert.equal(await page.locator('#watch-count').textContent(), '2 of 12');
+
+      // The watch list outlives a reload.
+      await page.reload();
+      await page.waitForSelector(`#watch-list li.job[data-id="${pinned}"]`);
+      await page.waitForSelector(`#watch-list li.job[data-id="${oldest}"][data-status="canceled"]`);
+      await page.locator(`#watch-list li.job[data-id="${oldest}"]`).getByRole('button', { name: `Watch job ${oldest}` }).click();
+      await page.waitForSelector(`#watch-list li.job[data-id="${oldest}"]`, { state: 'detached' });
+      assert.deepEqual(await page.evaluate(() => JSON.parse(localStorage.getItem('jobwait.watch') ?? '[]') as string[]), [pinned]);
+
+      assert.deepEqual(errors, []);
+    } finally {
+      await context?.close();
+      await server.close();
+    }
+  });
+});
