@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { buildServer, generateApiKey, SqliteStore, type ServerOptions } from '@jobwait/server';
+import { buildServer, generateApiKey, openEngine, SERVER_DEFAULTS, type ServerOptions } from '@jobwait/server';
 import type { FastifyInstance } from 'fastify';
 
 /** One answer as it was on the wire: header lines in order (without Date), body bytes. */
@@ -51,9 +51,10 @@ async function start(options: ServerOptions): Promise<{ app: FastifyInstance; ur
 
 /** Starts a pair (hot reads on / off) on one store and clock. */
 async function startPair(dir: string, options: ServerOptions) {
-  const store = new SqliteStore({ dataDir: dir });
-  const hot = await start({ ...options, store, hotReads: true });
-  const plain = await start({ ...options, store, hotReads: false });
+  // One engine for both: each server closes it on close, which is safe to do twice.
+  const engine = openEngine({ ...SERVER_DEFAULTS, store: 'sqlite', dataDir: dir });
+  const hot = await start({ ...options, engine, hotReads: true });
+  const plain = await start({ ...options, engine, hotReads: false });
   return {
     hot,
     plain,
@@ -66,7 +67,6 @@ async function startPair(dir: string, options: ServerOptions) {
     async close() {
       await hot.app.close();
       await plain.app.close();
-      await store.close();
     },
   };
 }

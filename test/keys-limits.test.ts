@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { JobwaitClient, TimerClient, type Job } from '@jobwait/client';
-import { generateApiKey, SqliteKeyStore } from '@jobwait/server';
+import { generateApiKey, openEngine, SERVER_DEFAULTS } from '@jobwait/server';
 import { startTestServer, type TestServer } from './helpers/jobwait-server.js';
 import { deleteKeys, TEST_REDIS_URL, uniquePrefix } from './helpers/redis.js';
 
@@ -21,10 +21,10 @@ describe('API keys and tenant isolation', () => {
   let dir: string;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'jobwait-keys-'));
-    const keys = new SqliteKeyStore(dir);
-    await keys.add({ id: revoked.id, name: 'old', hash: revoked.hash, createdAt: Date.now() });
-    await keys.revoke(revoked.id, Date.now());
-    await keys.close();
+    const engine = openEngine({ ...SERVER_DEFAULTS, store: 'sqlite', dataDir: dir });
+    await engine.keys.add({ id: revoked.id, name: 'old', hash: revoked.hash, createdAt: Date.now() });
+    await engine.keys.revoke(revoked.id, Date.now());
+    await engine.close();
     server = await startTestServer({ store: 'sqlite', dataDir: dir, apiKeys: [alice.key, bob.key] });
   });
   after(async () => {

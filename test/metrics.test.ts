@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Job } from '@jobwait/client';
-import { MemoryStore } from '@jobwait/server';
+import { openEngine, SERVER_DEFAULTS, type JobStore } from '@jobwait/server';
 import { metricValue, parseMetrics, scrape, type Sample } from './helpers/prometheus.js';
 import { startTestServer, type TestServer } from './helpers/jobwait-server.js';
 import { startWebhookReceiver } from './helpers/webhook-receiver.js';
@@ -160,24 +160,27 @@ describe('rate-limit rejections', () => {
   });
 });
 
-/** A memory store that fails on demand, the way a broken disk or a lost Redis would. */
-class FlakyStore extends MemoryStore {
-  failing = false;
-
-  override async get(tenant: string, id: string): ReturnType<MemoryStore['get']> {
-    if (this.failing) throw new Error('store is down');
-    return super.get(tenant, id);
-  }
-
-  override async ping(): Promise<void> {
-    if (this.failing) throw new Error('store is down');
-  }
+/** A memory engine whose job store fails on demand, the way a broken disk or a lost Redis would. */
+function flakyEngine() {
+  const engine = openEngine({ ...SERVER_DEFAULTS, store: 'memory' });
+  const inner = engine.jobs;
+  const store = Object.assign(Object.create(inner) as JobStore, {
+    failing: false,
+    async get(this: { failing: boolean }, tenant: string, id: string) {
+      if (this.failing) throw new Error('store is down');
+      return inner.get(tenant, id);
+    },
+    async ping(this: { failing: boolean }): Promise<void> {
+      if (this.failing) throw new Error('store is down');
+    },
+  });
+  return { store, engine: { ...engine, jobs: store } };
 }
 
 describe('store errors', () => {
   it('counts failed store calls by operation, from the routes and from /readyz', async () => {
-    const store = new FlakyStore();
-    const server = await startTestServer({ store });
+    const { store, engine } = flakyEngine();
+    const server = await startTestServer({ engine });
     try {
       const job = await createJob(server.url, { duration: 60 });
       store.failing = true;

@@ -7,20 +7,23 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { MemoryStore } from '@jobwait/server';
+import { openEngine, SERVER_DEFAULTS, type JobStore } from '@jobwait/server';
 import { metricValue, scrape } from './helpers/prometheus.js';
 import { uniquePrefix } from './helpers/redis.js';
 import { freePort } from './helpers/server-process.js';
 import { startTestServer, type TestServer } from './helpers/jobwait-server.js';
 
-/** A memory store whose ping fails or hangs on demand. */
-class SickStore extends MemoryStore {
-  mode: 'well' | 'failing' | 'hanging' = 'well';
-
-  override async ping(): Promise<void> {
-    if (this.mode === 'failing') throw new Error('disk I/O error');
-    if (this.mode === 'hanging') await new Promise<void>(() => {});
-  }
+/** A memory engine whose job store's ping fails or hangs on demand. */
+function sickEngine() {
+  const engine = openEngine({ ...SERVER_DEFAULTS, store: 'memory' });
+  const store = Object.assign(Object.create(engine.jobs) as JobStore, {
+    mode: 'well' as 'well' | 'failing' | 'hanging',
+    async ping(this: { mode: string }): Promise<void> {
+      if (this.mode === 'failing') throw new Error('disk I/O error');
+      if (this.mode === 'hanging') await new Promise<void>(() => {});
+    },
+  });
+  return { store, engine: { ...engine, jobs: store } };
 }
 
 async function readyz(url: string): Promise<{ status: number; body: { status: string } }> {
@@ -41,8 +44,8 @@ async function untilReady(url: string, status: number, timeoutMs: number): Promi
 
 describe('/readyz follows the store', () => {
   it('is 503 while the store fails or hangs and 200 again when it answers; /healthz stays 200', async () => {
-    const store = new SickStore();
-    const server = await startTestServer({ store });
+    const { store, engine } = sickEngine();
+    const server = await startTestServer({ engine });
     try {
       assert.deepEqual(await readyz(server.url), { status: 200, body: { status: 'ready' } });
       store.mode = 'failing';

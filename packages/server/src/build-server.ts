@@ -10,15 +10,7 @@ import { normalizeServerOptions, type NormalizedServerOptions, type ServerOption
 import { clientErrorHandler, frameworkErrorHandler, registerProblemHandlers } from './errors/problem-handler.js';
 import { registerAccessControl } from './auth/access-control.js';
 import { bootstrapKeys } from './auth/bootstrap-keys.js';
-import type { KeyStore } from './auth/key-store.js';
-import { MemoryKeyStore } from './auth/memory-key-store.js';
-import { RedisKeyStore } from './auth/redis-key-store.js';
-import { SqliteKeyStore } from './auth/sqlite-key-store.js';
-import { MemoryRateLimiter } from './ratelimit/memory-rate-limiter.js';
-import { RedisRateLimiter } from './ratelimit/redis-rate-limiter.js';
-import type { RateLimiter } from './ratelimit/rate-limiter.js';
-import { openRedisCluster } from './cluster/redis-cluster.js';
-import { LocalFeed } from './feed/local-feed.js';
+import { openEngine } from './engines/open-engine.js';
 import { createHttpServer } from './http/http-server.js';
 import { hotReads, type RequestListener } from './http/hot-reads.js';
 import { requestIdOf } from './http/request-id.js';
@@ -38,10 +30,6 @@ import { notifyRoutes } from './routes/notify-routes.js';
 import { opsRoutes } from './routes/ops-routes.js';
 import { JobSchema } from './routes/schemas.js';
 import { timerRoutes } from './routes/timer-routes.js';
-import type { JobStore } from './store/job-store.js';
-import { MemoryStore } from './store/memory-store.js';
-import { redactRedisUrl } from './store/redis-connection.js';
-import { SqliteStore } from './store/sqlite-store.js';
 
 /** Reconnect delay suggested to event-stream clients. */
 const SSE_RETRY_MS = 1000;
@@ -86,30 +74,25 @@ export async function buildServer(options: ServerOptions = {}): Promise<FastifyI
   app.setValidatorCompiler(validatorCompiler());
   const metrics = new ServerMetrics();
 
-  const redis = opts.store === 'redis' ? openRedisCluster({ url: opts.redisUrl, prefix: opts.redisPrefix, retentionSeconds: opts.retentionSeconds, withFeed: !opts.feed, log: app.log }) : undefined;
-  const store: JobStore =
-    typeof opts.store === 'object' ? opts.store : redis ? redis.store : opts.store === 'memory' ? new MemoryStore() : new SqliteStore({ dataDir: opts.dataDir });
-  const feed = opts.feed ?? redis?.feed ?? new LocalFeed();
+  // One engine holds everything stored: jobs, keys, deliveries, rate limits, the change feed.
+  const engine = opts.engine ?? openEngine({ ...opts, log: app.log });
+  const { keys, limiter } = engine;
   // Every failed store or feed call, from any path, counts once in jobwait_store_errors_total.
-  const observedStore = countErrors(store, 'store', metrics);
-  const observedFeed = countErrors(feed, 'feed', metrics);
-  redis?.store.redis.on('error', () => metrics.storeErrors.inc({ component: 'redis', operation: 'connection' }));
-  const service = new JobService(observedStore, observedFeed, app.log, { errorRate: opts.errorRate, seed: opts.seed }, opts.now);
-  redis?.attach(app, service);
+  const store = countErrors(engine.jobs, 'store', metrics);
+  const feed = countErrors(engine.feed, 'feed', metrics);
+  engine.onConnectionError(() => metrics.storeErrors.inc({ component: engine.kind, operation: 'connection' }));
+  const service = new JobService(store, feed, app.log, { errorRate: opts.errorRate, seed: opts.seed }, opts.now);
+  const stopDueHints = engine.dueTimes?.((dueAt) => service.expectDue(dueAt));
   const hub = new SseHub(opts.heartbeatMs);
   // Webhooks and email: enqueued when a job becomes final (once per job across a cluster), sent in the background.
   const notify = new Notifications({
     ...opts,
-    jobStore: store,
+    deliveries: engine.deliveries,
+    persistent: engine.persistent,
     log: app.log,
     onDeliveryAttempt: (kind, status) => metrics.deliveries.inc({ kind, result: status === 'pending' ? 'retrying' : status }),
   });
   service.onJobFinal(notify.jobFinal);
-  // In a cluster the keys live in Redis (same connection and prefix as the jobs), so every instance accepts and revokes alike.
-  const keys: KeyStore =
-    opts.keyStore ?? (opts.store === 'sqlite' ? new SqliteKeyStore(opts.dataDir) : redis ? new RedisKeyStore({ redis: redis.store.redis, prefix: opts.redisPrefix }) : new MemoryKeyStore());
-  // In a cluster the buckets live in Redis, so a key's limit holds across instances.
-  const limiter: RateLimiter = opts.rateLimiter ?? (redis ? new RedisRateLimiter(redis.store.redis, opts.redisPrefix) : new MemoryRateLimiter(opts.now));
   await bootstrapKeys(keys, opts.apiKeys, opts.now());
   let draining = false;
   app.decorate('jobs', service);
@@ -127,7 +110,7 @@ export async function buildServer(options: ServerOptions = {}): Promise<FastifyI
   registerProblemHandlers(app);
   const access = registerAccessControl(app, { keys, limiter, defaultPolicy: opts.rateLimit === false ? undefined : opts.rateLimit, now: opts.now, onRateLimited: (scope) => metrics.rateLimited.inc({ scope }) });
   if (opts.hotReads && opts.trustProxy.length === 0) {
-    listener = hotReads({ now: service.now, store, access, metrics, log: app.log, isClosing: () => draining }, listener!);
+    listener = hotReads({ now: service.now, store: engine.jobs, access, metrics, log: app.log, isClosing: () => draining }, listener!);
   }
   await app.register(fastifySwagger, {
     openapi: {
@@ -143,14 +126,14 @@ export async function buildServer(options: ServerOptions = {}): Promise<FastifyI
   await app.register(jobRoutes, { ...limits, refuseCallbackUrl: (url: string) => notify.refuseCallbackUrl(url), waits: metrics });
   await app.register(eventRoutes, { service, hub, retryMs: SSE_RETRY_MS, waits: metrics });
   await app.register(notifyRoutes, { service, deliveries: notify.deliveries, secrets: notify.secrets });
-  await app.register(opsRoutes, { store: observedStore, feed: observedFeed, isDraining: () => draining });
+  await app.register(opsRoutes, { store, feed, isDraining: () => draining });
   await app.register(metricsRoutes, { metrics, token: opts.metricsToken });
   await app.register(dashboardRoutes);
 
   app.addHook('onReady', async () => {
     await notify.start();
     await service.start();
-    if (typeof opts.store === 'string') app.log.info({ store: opts.store, ...storeDetails(opts) }, 'store opened');
+    app.log.info({ store: engine.kind, ...engine.details }, 'store opened');
     // Not awaited: the key store may be a Redis that is down right now, which must not hold or fail the start.
     void access.isOpen().then(
       (open) => (open ? app.log.warn('no API keys configured: running open, all requests act as one tenant (create one with `jobwait keys create`)') : app.log.info('API keys required (Authorization: Bearer <key>)')),
@@ -161,25 +144,14 @@ export async function buildServer(options: ServerOptions = {}): Promise<FastifyI
   app.addHook('preClose', async () => {
     // Drain: held long-polls answer with the current state, streams close with a reconnect hint.
     draining = true;
+    stopDueHints?.();
     await service.close();
     hub.closeAll(SSE_RETRY_MS);
     // Webhooks in flight get a moment to finish; pending ones stay stored for the next start.
     await notify.stop();
   });
-  app.addHook('onClose', async () => {
-    await notify.close();
-    await feed.close();
-    await store.close();
-    await keys.close();
-    await limiter.close();
-  });
+  app.addHook('onClose', () => engine.close());
   return app;
-}
-
-function storeDetails(opts: NormalizedServerOptions): Record<string, unknown> {
-  if (opts.store === 'sqlite') return { dataDir: opts.dataDir };
-  if (opts.store === 'redis') return { redisUrl: redactRedisUrl(opts.redisUrl), redisPrefix: opts.redisPrefix, retentionSeconds: opts.retentionSeconds };
-  return {};
 }
 
 function loggerOption(logger: ServerOptions['logger']): Pick<FastifyServerOptions, 'logger' | 'loggerInstance'> {

@@ -3,7 +3,7 @@
  * folder (run it on the server's machine), or with `--store redis` in the
  * cluster's Redis; a running server sees a change within a second.
  */
-import type { ApiKeyRecord, KeyStore } from '@jobwait/server';
+import type { ApiKeyRecord, Engine } from '@jobwait/server';
 import { type Command, parseCommandArgs } from '../command.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { json, line } from '../output/terminal.js';
@@ -50,11 +50,10 @@ export const keysCommand: Command = {
     if (redisUrl !== undefined && !/^rediss?:\/\/\S+$/.test(redisUrl)) throw new UsageError('--redis-url must be a redis:// or rediss:// URL');
     if (redisPrefix !== undefined && !/^[\x21-\x7e]{1,100}$/.test(redisPrefix)) throw new UsageError('--redis-prefix must be 1 to 100 printable characters without spaces');
     // Loaded here, not at the top: every other command starts faster without SQLite.
-    const { generateApiKey, SqliteKeyStore, RedisKeyStore, REDIS_STORE_DEFAULTS } = await import('@jobwait/server');
-    const openStore = (): KeyStore =>
-      storeKind === 'redis'
-        ? new RedisKeyStore({ url: redisUrl ?? REDIS_STORE_DEFAULTS.url, prefix: redisPrefix ?? REDIS_STORE_DEFAULTS.prefix })
-        : new SqliteKeyStore(dataDir);
+    const { generateApiKey, openEngine, SERVER_DEFAULTS } = await import('@jobwait/server');
+    // The keys live where the server keeps everything else: its engine, on the same file or Redis prefix.
+    const openStore = (): Engine =>
+      openEngine({ ...SERVER_DEFAULTS, store: storeKind, dataDir, redisUrl: redisUrl ?? SERVER_DEFAULTS.redisUrl, redisPrefix: redisPrefix ?? SERVER_DEFAULTS.redisPrefix });
     if (action === 'create') {
       if (rest.length > 0) throw new UsageError('keys create takes no arguments; name the key with --name');
       if (!values.name || values.name.length > 100) throw new UsageError('keys create needs --name <name> (at most 100 characters)');
@@ -71,7 +70,7 @@ export const keysCommand: Command = {
         const record: ApiKeyRecord = { id: made.id, name: values.name, hash: made.hash, createdAt: Date.now() };
         if (rate !== undefined) record.rateLimit = { perSecond: rate, burst: burst ?? Math.max(1, Math.ceil(rate * 2)) };
         if (webhookUrl !== undefined) record.webhookUrl = webhookUrl;
-        await store.add(record);
+        await store.keys.add(record);
         if (values.json) json(terminal, { id: made.id, name: values.name, key: made.key });
         else {
           line(terminal, made.key);
@@ -85,7 +84,7 @@ export const keysCommand: Command = {
     if (action === 'list') {
       const store = openStore();
       try {
-        const keys = await store.list();
+        const keys = await store.keys.list();
         const shown = keys.map(({ hash: _hash, ...rest_ }) => rest_);
         if (values.json) json(terminal, shown);
         else if (keys.length === 0) line(terminal, 'no keys: the server runs open');
@@ -101,7 +100,7 @@ export const keysCommand: Command = {
       if (rest.length !== 1) throw new UsageError('keys revoke takes exactly one argument: the key id');
       const store = openStore();
       try {
-        if (!(await store.revoke(rest[0]!, Date.now()))) {
+        if (!(await store.keys.revoke(rest[0]!, Date.now()))) {
           terminal.err.write(`jobwait keys: no key with id ${rest[0]}\n`);
           return EXIT.requestFailed;
         }

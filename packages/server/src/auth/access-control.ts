@@ -7,9 +7,9 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { problem, sendProblem } from '../errors/problem-handler.js';
-import type { RateLimiter } from '../ratelimit/rate-limiter.js';
+import type { RateLimiter, RateLimitPolicy } from '../ratelimit/rate-limiter.js';
 import { rateLimitHeaders, type RateDecision } from '../ratelimit/token-bucket.js';
-import type { ApiKeyRecord, KeyStore, RateLimitPolicy } from './key-store.js';
+import type { ApiKeyRecord, KeyStore } from './key-store.js';
 import { parseApiKey, secretMatches } from './api-key.js';
 
 /** Tenant of every request while the server runs open, without API keys. */

@@ -1,12 +1,5 @@
-/** Where API keys live: one interface, a store per backend (SQLite, memory, Redis). */
-
-/** Per-key rate limit: a token bucket. */
-export interface RateLimitPolicy {
-  /** Tokens added per second. */
-  perSecond: number;
-  /** Bucket size: the most requests in a burst. */
-  burst: number;
-}
+/** Where API keys live: one interface, a store per engine (SQLite, Redis). */
+import type { RateLimitPolicy } from '../ratelimit/rate-limiter.js';
 
 /** A stored key (never the secret itself). */
 export interface ApiKeyRecord {
@@ -34,5 +27,4 @@ export interface KeyStore {
   revoke(id: string, now: number): Promise<boolean>;
   /** True when at least one key is not revoked (the server then requires keys). */
   hasActiveKeys(): Promise<boolean>;
-  close(): Promise<void>;
 }

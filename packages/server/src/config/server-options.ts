@@ -1,27 +1,29 @@
 /** Options of `buildServer()`, their defaults in one place, and their validation. */
 import { isIP } from 'node:net';
 import type { FastifyBaseLogger } from 'fastify';
-import type { ChangeFeed } from '../feed/change-feed.js';
-import type { JobStore } from '../store/job-store.js';
-import type { KeyStore, RateLimitPolicy } from '../auth/key-store.js';
-import type { RateLimiter } from '../ratelimit/rate-limiter.js';
-import type { DeliveryStore } from '../notify/delivery-store.js';
+import type { Engine, EngineKind } from '../engines/engine.js';
+import type { RateLimitPolicy } from '../ratelimit/rate-limiter.js';
 import { DEFAULT_RETRY_SCHEDULE_MS, normalizeRetrySchedule } from '../notify/retry-schedule.js';
 import type { DefaultEndpointLookup } from '../notify/webhook-secrets.js';
 import { isWebhookSecret } from '../notify/webhook-signature.js';
 import { parseAllowEntry } from '../notify/webhook-target.js';
 
-/** Which store keeps the jobs. */
-export type StoreKind = 'sqlite' | 'memory' | 'redis';
+/** Which engine keeps the jobs. */
+export type StoreKind = EngineKind;
 
 /** Options of `buildServer()`. */
 export interface ServerOptions {
   /**
-   * `sqlite` keeps jobs in `<dataDir>/jobwait.db` across restarts; `memory` forgets them on exit;
+   * `sqlite` keeps jobs in `<dataDir>/jobwait.db` across restarts; `memory` (SQLite's `:memory:`) forgets them on exit;
    * `redis` shares jobs and the change feed with every instance on the same Redis and prefix (cluster mode).
    * @default 'sqlite'
    */
-  store?: StoreKind | JobStore;
+  store?: StoreKind;
+  /**
+   * An engine the caller opened (`openEngine()`, e.g. a test's with a part swapped), used instead of
+   * opening the one `store` names. The server closes it when it closes.
+   */
+  engine?: Engine;
   /**
    * Redis of `store: 'redis'` (`redis://[[user]:password@]host[:port][/db]`, `rediss://` for TLS).
    * @default 'redis://127.0.0.1:6379'
@@ -107,10 +109,6 @@ export interface ServerOptions {
    * @default {perSecond: 100, burst: 200}
    */
   rateLimit?: RateLimitPolicy | false;
-  /** Key store to use instead of the one that goes with `store`. */
-  keyStore?: KeyStore;
-  /** Rate limiter to use instead of the in-process one. */
-  rateLimiter?: RateLimiter;
   /**
    * One secret that signs every key's webhooks (Standard Webhooks: `whsec_` + base64 of 24 to 64 bytes).
    * Without it each key (or the open server's one tenant) gets its own, generated on first use and kept
@@ -146,12 +144,8 @@ export interface ServerOptions {
    * @default 'jobwait <jobwait@localhost>'
    */
   emailFrom?: string;
-  /** Delivery store to use instead of the one that goes with `store` (SQLite beside SQLite jobs, else memory). */
-  deliveryStore?: DeliveryStore;
   /** The tenant's default webhook endpoint and its secret, for jobs without a `callbackUrl`. */
   webhookDefaultEndpoint?: DefaultEndpointLookup;
-  /** Feed to use instead of the in-process one. */
-  feed?: ChangeFeed;
   /** Clock, for tests. */
   now?: () => number;
 }
@@ -179,8 +173,8 @@ export const SERVER_DEFAULTS = Object.freeze({
 });
 
 /** {@link ServerOptions} with defaults filled in. */
-export type NormalizedServerOptions = Omit<Required<ServerOptions>, 'seed' | 'feed' | 'logger' | 'keyStore' | 'rateLimiter' | 'metricsToken' | 'webhookSecret' | 'smtpUrl' | 'deliveryStore' | 'webhookDefaultEndpoint' | 'webhookAllowHosts' | 'trustProxy'> &
-  Pick<ServerOptions, 'seed' | 'feed' | 'logger' | 'keyStore' | 'rateLimiter' | 'metricsToken' | 'webhookSecret' | 'smtpUrl' | 'deliveryStore' | 'webhookDefaultEndpoint'> & { webhookAllowHosts: readonly string[]; trustProxy: readonly string[] };
+export type NormalizedServerOptions = Omit<Required<ServerOptions>, 'seed' | 'engine' | 'logger' | 'metricsToken' | 'webhookSecret' | 'smtpUrl' | 'webhookDefaultEndpoint' | 'webhookAllowHosts' | 'trustProxy'> &
+  Pick<ServerOptions, 'seed' | 'engine' | 'logger' | 'metricsToken' | 'webhookSecret' | 'smtpUrl' | 'webhookDefaultEndpoint'> & { webhookAllowHosts: readonly string[]; trustProxy: readonly string[] };
 
 /** Thrown at start for an option out of range; names the option. */
 export class ConfigError extends Error {
@@ -204,7 +198,7 @@ export function normalizeServerOptions(options: ServerOptions = {}): NormalizedS
     now: Date.now,
     ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
   } as NormalizedServerOptions;
-  if (typeof merged.store === 'string' && merged.store !== 'sqlite' && merged.store !== 'memory' && merged.store !== 'redis') {
+  if (merged.store !== 'sqlite' && merged.store !== 'memory' && merged.store !== 'redis') {
     throw new ConfigError('store', `must be sqlite, memory or redis, got ${JSON.stringify(merged.store)}`);
   }
   validateRedisOptions(merged);

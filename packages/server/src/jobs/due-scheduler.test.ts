@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
-import { MemoryStore } from '../store/memory-store.js';
+import { openTestEngine } from '../../../../test/helpers/engines.js';
 import { DueScheduler } from './due-scheduler.js';
 import { JobIdFactory } from './job-id.js';
 import type { JobRecord } from './job-record.js';
@@ -18,7 +18,7 @@ function makeJob(dueIn: number): JobRecord {
 
 describe('DueScheduler', () => {
   it('still arms for later jobs after its timer fired during a slow settle', async () => {
-    const store = new MemoryStore();
+    const store = openTestEngine('memory').engine.jobs;
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     const settleDue = store.settleDue.bind(store);

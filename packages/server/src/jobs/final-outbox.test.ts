@@ -1,18 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import pino from 'pino';
 import { startWebhookReceiver } from '../../../../test/helpers/webhook-receiver.js';
-import { deleteKeys, TEST_REDIS_URL, uniquePrefix } from '../../../../test/helpers/redis.js';
+import { openTestEngine } from '../../../../test/helpers/engines.js';
+import { TEST_REDIS_URL } from '../../../../test/helpers/redis.js';
 import { buildServer } from '../build-server.js';
 import type { ServerOptions } from '../config/server-options.js';
-import type { JobStore } from '../store/job-store.js';
-import { MemoryStore } from '../store/memory-store.js';
-import { RedisStore } from '../store/redis-store.js';
-import { SqliteStore } from '../store/sqlite-store.js';
 import { FinalOutbox } from './final-outbox.js';
 import { JobIdFactory } from './job-id.js';
 import type { JobRecord } from './job-record.js';
@@ -36,7 +30,7 @@ async function until(check: () => boolean | Promise<boolean>, what: string, time
 
 describe('FinalOutbox', () => {
   it('confirms work that succeeded, and a sweep redoes work that failed until it succeeds', async () => {
-    const store = new MemoryStore();
+    const store = openTestEngine('memory').engine.jobs;
     const ok = dueJob(0);
     const failing = dueJob(0);
     await store.create(ok);
@@ -67,7 +61,7 @@ describe('FinalOutbox', () => {
   });
 
   it('leaves alone a job whose work is running, and jobs younger than the grace period', async () => {
-    const store = new MemoryStore();
+    const store = openTestEngine('memory').engine.jobs;
     await store.create(dueJob(0));
     const [job] = await store.settleDue(Date.now(), 10);
     let release!: () => void;
@@ -98,43 +92,27 @@ describe('FinalOutbox', () => {
   });
 });
 
-/** Stores whose file or keys outlive a process, as a crash leaves them. */
-const durable: { name: string; open(): { store: () => JobStore; server: ServerOptions; dispose(): Promise<void> } }[] = [
-  {
-    name: 'SQLite',
-    open: () => {
-      const dir = mkdtempSync(join(tmpdir(), 'jobwait-outbox-'));
-      return { store: () => new SqliteStore({ dataDir: dir }), server: { store: 'sqlite', dataDir: dir }, dispose: async () => rmSync(dir, { recursive: true, force: true }) };
-    },
-  },
-  {
-    name: 'Redis',
-    open: () => {
-      const prefix = uniquePrefix('outbox');
-      return {
-        store: () => new RedisStore({ url: TEST_REDIS_URL, prefix, cleanupIntervalMs: 0 }),
-        server: { store: 'redis', redisUrl: TEST_REDIS_URL, redisPrefix: prefix },
-        dispose: async () => void (await deleteKeys(prefix)),
-      };
-    },
-  },
-];
+/** Engines whose file or keys outlive a process, as a crash leaves them. */
+const durable = [
+  { name: 'SQLite', kind: 'sqlite', server: (place: string): ServerOptions => ({ store: 'sqlite', dataDir: place }) },
+  { name: 'Redis', kind: 'redis', server: (place: string): ServerOptions => ({ store: 'redis', redisUrl: TEST_REDIS_URL, redisPrefix: place }) },
+] as const;
 
 for (const kind of durable) {
   describe(`a job settled right before a crash (${kind.name})`, () => {
     it('gets its webhook from the next server that starts on the same store, once', async () => {
       const receiver = await startWebhookReceiver();
-      const place = kind.open();
+      const place = openTestEngine(kind.kind);
       try {
         // The first process: settles the job (the store marks it unnotified), then dies before enqueueing its webhook.
-        const first = place.store();
+        const first = place.engine.jobs;
         const job = dueJob(120_000, { callbackUrl: `${receiver.url}/hook` });
         await first.create(job);
         const [settled] = await first.settleDue(Date.now() - 60_000, 10);
         assert.equal(settled?.id, job.id);
-        await first.close();
+        await place.engine.close();
 
-        const app = await buildServer({ ...place.server, logger: false, webhookAllowHosts: ['127.0.0.1'], rateLimit: false });
+        const app = await buildServer({ ...kind.server(place.place), logger: false, webhookAllowHosts: ['127.0.0.1'], rateLimit: false });
         await app.listen({ port: 0, host: '127.0.0.1' });
         try {
           await until(() => receiver.received.length >= 1, 'the webhook');

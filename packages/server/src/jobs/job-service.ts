@@ -232,6 +232,11 @@ export class JobService {
     }
   }
 
+  /** A job due at `dueAt` exists that this instance did not create (another instance did): settle it then too. */
+  expectDue(dueAt: number): void {
+    this.scheduler.jobScheduled(dueAt);
+  }
+
   /** Current number of held waits. */
   heldWaits(): number {
     return this.waits.size;

@@ -6,7 +6,7 @@ import type { Delivery } from './delivery.js';
 import { DeliveryDispatcher } from './delivery-dispatcher.js';
 import type { DeliverySender, SendOutcome } from './delivery-sender.js';
 import type { NewDelivery } from './delivery-store.js';
-import { MemoryDeliveryStore } from './delivery-store-memory.js';
+import { openTestEngine } from '../../../../test/helpers/engines.js';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent } as unknown as FastifyBaseLogger;
 
@@ -43,7 +43,7 @@ const options = { retrySchedules: { webhook: [5, 5], email: [5] }, pollIntervalM
 
 describe('DeliveryDispatcher', () => {
   it('sends each delivery once when two instances share the store', async () => {
-    const store = new MemoryDeliveryStore();
+    const store = openTestEngine('memory').engine.deliveries;
     const a = fakeSender(async () => ({ ok: true, statusCode: 200 }));
     const b = fakeSender(async () => ({ ok: true, statusCode: 200 }));
     const one = new DeliveryDispatcher(store, { webhook: a }, silent, { ...options, concurrency: 3 });
@@ -61,7 +61,7 @@ describe('DeliveryDispatcher', () => {
   });
 
   it('retries per the schedule and fails when it is used up; a permanent refusal fails at once', async () => {
-    const store = new MemoryDeliveryStore();
+    const store = openTestEngine('memory').engine.deliveries;
     const sender = fakeSender(async (d) => (d.id === 'msg_1' ? { ok: false, statusCode: 550, permanent: true, error: 'no' } : { ok: false, statusCode: 500, error: 'answered 500' }));
     const dispatcher = new DeliveryDispatcher(store, { webhook: sender }, silent, options);
     await store.enqueue(delivery(0, Date.now()));
@@ -77,7 +77,7 @@ describe('DeliveryDispatcher', () => {
   });
 
   it('on stop, aborts what does not finish in time and hands it back unattempted', async () => {
-    const store = new MemoryDeliveryStore();
+    const store = openTestEngine('memory').engine.deliveries;
     const hanging = fakeSender((_d, signal) => new Promise((resolve) => signal.addEventListener('abort', () => resolve({ ok: false, aborted: true }))));
     const first = new DeliveryDispatcher(store, { webhook: hanging }, silent, options);
     await store.enqueue(delivery(0, Date.now()));
@@ -99,7 +99,7 @@ describe('DeliveryDispatcher', () => {
   });
 
   it('records an attempt for a channel this instance does not have, and keeps retrying it', async () => {
-    const store = new MemoryDeliveryStore();
+    const store = openTestEngine('memory').engine.deliveries;
     const dispatcher = new DeliveryDispatcher(store, {}, silent, options);
     await store.enqueue({ ...delivery(0, Date.now()), kind: 'email', id: 'eml_0', target: 'a@b.c' });
     dispatcher.start();

@@ -1,5 +1,5 @@
 /**
- * Where deliveries live. Async like the job store, so SQLite, memory and
+ * Where deliveries live. Async like the job store, so the SQLite and
  * Redis implementations are interchangeable. The one hard requirement is
  * {@link DeliveryStore.claimDue}: it must be atomic across every instance
  * sharing the store, so each attempt is made by one sender only.
@@ -34,5 +34,4 @@ export interface DeliveryStore {
   isEndpointDisabled(tenant: string, url: string): Promise<boolean>;
   /** Stores `value` under `key` unless a value is there already; returns the stored value (shared by every instance). */
   ensureSetting(key: string, value: string): Promise<string>;
-  close(): Promise<void>;
 }

@@ -7,17 +7,10 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { JobRecord } from '../jobs/job-record.js';
 import { OPEN_TENANT } from '../auth/access-control.js';
-import type { JobStore } from '../store/job-store.js';
-import { MemoryStore } from '../store/memory-store.js';
-import { RedisStore } from '../store/redis-store.js';
-import { SqliteStore } from '../store/sqlite-store.js';
 import type { DeliveryKind, DeliveryStatus } from './delivery.js';
 import type { DeliverySender } from './delivery-sender.js';
 import { DeliveryDispatcher } from './delivery-dispatcher.js';
 import type { DeliveryStore } from './delivery-store.js';
-import { MemoryDeliveryStore } from './delivery-store-memory.js';
-import { RedisDeliveryStore } from './delivery-store-redis.js';
-import { SqliteDeliveryStore } from './delivery-store-sqlite.js';
 import { EmailNotifier } from './email-notifier.js';
 import { JobNotifier } from './job-notifier.js';
 import { WebhookSecrets, type DefaultEndpointLookup } from './webhook-secrets.js';
@@ -26,10 +19,10 @@ import { WebhookTargetPolicy, type LookupAll } from './webhook-target.js';
 
 /** What {@link Notifications} needs (normalized server options and the parts it hooks into). */
 export interface NotificationsOptions {
-  /** The job store: a SQLite job store gets its deliveries in the same file, a Redis one in the same Redis. */
-  jobStore: JobStore;
-  /** Delivery store to use instead (e.g. a Redis one in cluster mode); not closed by {@link Notifications.close}. */
-  deliveryStore?: DeliveryStore | undefined;
+  /** The engine's delivery store. */
+  deliveries: DeliveryStore;
+  /** False when the deliveries do not outlive the process (then neither do generated webhook secrets). */
+  persistent: boolean;
   webhookSecret?: string | undefined;
   webhookAllowHosts: readonly string[];
   webhookRetryScheduleMs: readonly number[];
@@ -60,18 +53,13 @@ export class Notifications {
   readonly policy: WebhookTargetPolicy;
   readonly dispatcher: DeliveryDispatcher;
   private readonly notifier: JobNotifier;
-  private readonly ownsStore: boolean;
   private readonly log: FastifyBaseLogger;
 
   constructor(options: NotificationsOptions) {
     const log = options.log.child({ component: 'notify' });
     this.log = log;
-    const { store, owned, persistent } = deliveryStoreFor(options);
+    const { deliveries: store, persistent } = options;
     this.deliveries = store;
-    this.ownsStore = owned;
-    if (!persistent && !(options.jobStore instanceof MemoryStore) && !(options.jobStore instanceof SqliteStore)) {
-      log.warn('webhook and email deliveries are kept in this instance\'s memory (no delivery store for this job store yet): pending ones are lost on exit');
-    }
     this.secrets = new WebhookSecrets(store, { configured: options.webhookSecret, defaultEndpoint: options.webhookDefaultEndpoint, startTenant: OPEN_TENANT, persistent, log });
     this.policy = new WebhookTargetPolicy({ allowHosts: options.webhookAllowHosts, ...(options.lookup ? { lookup: options.lookup } : {}) });
     const senders: { webhook: DeliverySender; email?: DeliverySender } = {
@@ -120,30 +108,11 @@ export class Notifications {
   async stop(drainMs?: number): Promise<void> {
     await this.dispatcher.stop(drainMs);
   }
-
-  /** Closes the delivery store if this made it. */
-  async close(): Promise<void> {
-    if (this.ownsStore) await this.deliveries.close();
-  }
 }
 
 /** `values` without its undefined entries (optional options are exact: absent, not undefined). */
 function definedOnly<T extends Record<string, number | undefined>>(values: T): { [K in keyof T]?: number } {
   return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: number };
-}
-
-/** The given delivery store, else SQLite beside a SQLite job store, else memory. */
-function deliveryStoreFor(options: NotificationsOptions): { store: DeliveryStore; owned: boolean; persistent: boolean } {
-  if (options.deliveryStore) return { store: options.deliveryStore, owned: false, persistent: true };
-  if (options.jobStore instanceof SqliteStore) {
-    const path = options.jobStore.path;
-    return { store: new SqliteDeliveryStore({ path }), owned: true, persistent: path !== ':memory:' };
-  }
-  // Same connection and prefix as the jobs: shared by the cluster, kept across restarts.
-  if (options.jobStore instanceof RedisStore) {
-    return { store: new RedisDeliveryStore({ redis: options.jobStore.redis, prefix: options.jobStore.prefix }), owned: true, persistent: true };
-  }
-  return { store: new MemoryDeliveryStore(), owned: true, persistent: false };
 }
 
 declare module 'fastify' {

@@ -2,7 +2,7 @@
  * Token-bucket arithmetic as pure functions: the same rules run in memory and
  * (as Lua) in Redis, and are tested without clocks.
  */
-import type { RateLimitPolicy } from '../auth/key-store.js';
+import type { RateLimitPolicy } from './rate-limiter.js';
 
 /** A bucket's stored state. */
 export interface BucketState {

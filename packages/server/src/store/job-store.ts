@@ -1,6 +1,6 @@
 /**
  * The storage interface: async from the first day, every record carries its
- * tenant, so SQLite, memory and Redis stores are interchangeable.
+ * tenant, so the SQLite and Redis stores are interchangeable (engines/).
  */
 import type { JobRecord, JobStatus } from '../jobs/job-record.js';
 
@@ -56,5 +56,4 @@ export interface JobStore {
   getCurrentTimer(tenant: string): Promise<JobRecord | undefined>;
   /** Answers when the store is usable (for `/readyz`). */
   ping(): Promise<void>;
-  close(): Promise<void>;
 }

@@ -1,0 +1,211 @@
+/**
+ * One behaviour, every engine: the same contract runs against the job stores
+ * of SQLite on a file, SQLite in memory and Redis (the real one, under a prefix
+ * of its own that is deleted afterwards).
+ */
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { ENGINE_KINDS, openTestEngine } from '../../../../test/helpers/engines.js';
+import { JobIdFactory } from '../jobs/job-id.js';
+import type { JobRecord } from '../jobs/job-record.js';
+import type { Outcome } from '../jobs/outcome.js';
+import type { JobStore } from '../store/job-store.js';
+
+const harnesses = ENGINE_KINDS.map((name) => ({
+  name,
+  open: async (): Promise<{ store: JobStore; dispose(): Promise<void> }> => {
+    const opened = openTestEngine(name);
+    return { store: opened.engine.jobs, dispose: () => opened.dispose() };
+  },
+}));
+
+/** Realistic times: the Redis store expires finished jobs relative to the wall clock. */
+const T0 = Date.now();
+
+function jobFactory() {
+  const ids = new JobIdFactory();
+  return (options: { tenant?: string; createdAt?: number; dueIn?: number; outcome?: Outcome; extra?: Partial<JobRecord> } = {}): JobRecord => {
+    const createdAt = options.createdAt ?? T0;
+    const dueIn = options.dueIn ?? 10_000;
+    return {
+      id: ids.next(createdAt),
+      tenant: options.tenant ?? 'tenant-a',
+      state: 'pending',
+      outcome: options.outcome ?? 'completed',
+      createdAt,
+      dueAt: createdAt + dueIn,
+      updatedAt: createdAt,
+      duration: dueIn / 1000,
+      version: 1,
+      ...options.extra,
+    };
+  };
+}
+
+for (const harness of harnesses) {
+  describe(`JobStore contract: ${harness.name}`, () => {
+    let store: JobStore;
+    let dispose: () => Promise<void>;
+    let makeJob: ReturnType<typeof jobFactory>;
+
+    beforeEach(async () => {
+      ({ store, dispose } = await harness.open());
+      makeJob = jobFactory();
+    });
+    afterEach(() => dispose());
+
+    it('reads back a created job with every field, only for its own tenant', async () => {
+      const job = makeJob({ dueIn: 1234, outcome: 'error', extra: { duration: 1.234, metadata: { video: 'a.mp4', n: [1, 2] }, callbackUrl: 'https://example.com/hook', notifyEmail: 'x@example.com' } });
+      const created = await store.create(job);
+      assert.deepEqual(created, { kind: 'created', job });
+      assert.deepEqual(await store.get('tenant-a', job.id), job);
+      assert.equal(await store.get('tenant-b', job.id), undefined);
+      assert.equal(await store.get('tenant-a', 'job_00000000000000000000000000'), undefined);
+    });
+
+    it('leaves optional fields out when they were not given', async () => {
+      const job = makeJob();
+      await store.create(job);
+      const read = await store.get('tenant-a', job.id);
+      assert.deepEqual(read, job);
+      assert.ok(read && !('metadata' in read) && !('callbackUrl' in read) && !('notifyEmail' in read));
+    });
+
+    it('replays a repeated Idempotency-Key with the same body and refuses it with another body', async () => {
+      const first = makeJob();
+      assert.equal((await store.create(first, { key: 'k1', fingerprint: 'fp1' })).kind, 'created');
+      const replay = await store.create(makeJob(), { key: 'k1', fingerprint: 'fp1' });
+      assert.deepEqual(replay, { kind: 'replayed', job: first });
+      assert.deepEqual(await store.create(makeJob(), { key: 'k1', fingerprint: 'fp2' }), { kind: 'mismatch' });
+      // Keys belong to a tenant: another tenant's same key is a new job.
+      const other = makeJob({ tenant: 'tenant-b' });
+      assert.equal((await store.create(other, { key: 'k1', fingerprint: 'fp2' })).kind, 'created');
+      assert.equal((await store.list('tenant-a', { limit: 10 }, T0)).length, 1);
+      assert.equal((await store.list('tenant-b', { limit: 10 }, T0)).length, 1);
+    });
+
+    it('lists newest first, a page at a time, with the last id as cursor', async () => {
+      const jobs = [];
+      for (let i = 0; i < 5; i++) jobs.push(makeJob({ createdAt: T0 + i }));
+      for (const job of jobs) await store.create(job);
+      await store.create(makeJob({ tenant: 'tenant-b', createdAt: T0 + 10 }));
+      const ids = jobs.map((j) => j.id).reverse();
+      const page1 = await store.list('tenant-a', { limit: 2 }, T0);
+      assert.deepEqual(page1.map((j) => j.id), ids.slice(0, 2));
+      const page2 = await store.list('tenant-a', { limit: 2, before: page1[1]!.id }, T0);
+      assert.deepEqual(page2.map((j) => j.id), ids.slice(2, 4));
+      const page3 = await store.list('tenant-a', { limit: 2, before: page2[1]!.id }, T0);
+      assert.deepEqual(page3.map((j) => j.id), ids.slice(4));
+      assert.deepEqual(await store.list('tenant-a', { limit: 2, before: page3[0]!.id }, T0), []);
+    });
+
+    it('filters a list on the effective status: a pending job past due counts as its outcome', async () => {
+      const done = makeJob({ dueIn: 100, outcome: 'completed' });
+      const failed = makeJob({ dueIn: 100, outcome: 'error' });
+      const running = makeJob({ dueIn: 60_000 });
+      const canceled = makeJob({ dueIn: 60_000 });
+      for (const job of [done, failed, running, canceled]) await store.create(job);
+      await store.cancel('tenant-a', canceled.id, T0 + 50);
+      const now = T0 + 200;
+      const ids = async (status: JobRecord['state']) => (await store.list('tenant-a', { status, limit: 10 }, now)).map((j) => j.id);
+      assert.deepEqual(await ids('completed'), [done.id]);
+      assert.deepEqual(await ids('error'), [failed.id]);
+      assert.deepEqual(await ids('pending'), [running.id]);
+      assert.deepEqual(await ids('canceled'), [canceled.id]);
+      assert.deepEqual(await store.list('tenant-a', { status: 'pending', limit: 10 }, T0), [done, failed, running].map((j) => ({ ...j })).reverse());
+    });
+
+    it('cancels a pending job once; a finished, past-due, foreign or unknown job is not canceled', async () => {
+      const job = makeJob({ dueIn: 60_000 });
+      const pastDue = makeJob({ dueIn: 100 });
+      await store.create(job);
+      await store.create(pastDue);
+      const result = await store.cancel('tenant-a', job.id, T0 + 500);
+      assert.deepEqual(result, { kind: 'canceled', job: { ...job, state: 'canceled', version: 2, updatedAt: T0 + 500 } });
+      assert.deepEqual(await store.cancel('tenant-a', job.id, T0 + 600), { kind: 'final', job: { ...job, state: 'canceled', version: 2, updatedAt: T0 + 500 } });
+      assert.deepEqual(await store.cancel('tenant-a', pastDue.id, T0 + 100), { kind: 'final', job: pastDue });
+      assert.deepEqual(await store.cancel('tenant-b', pastDue.id, T0), { kind: 'missing' });
+      assert.deepEqual(await store.cancel('tenant-a', 'job_00000000000000000000000000', T0), { kind: 'missing' });
+      // Canceled jobs are no longer due.
+      assert.deepEqual((await store.settleDue(T0 + 120_000, 10)).map((j) => j.id), [pastDue.id]);
+      assert.equal(await store.nextDueAt(), undefined);
+    });
+
+    it('settles due jobs once each, in due order, up to the limit', async () => {
+      const a = makeJob({ dueIn: 300 });
+      const b = makeJob({ dueIn: 100, outcome: 'error' });
+      const c = makeJob({ dueIn: 200 });
+      const later = makeJob({ dueIn: 10_000 });
+      for (const job of [a, b, c, later]) await store.create(job);
+      assert.equal(await store.nextDueAt(), b.dueAt);
+      const first = await store.settleDue(T0 + 300, 2);
+      assert.deepEqual(first, [
+        { ...b, state: 'error', version: 2, updatedAt: b.dueAt },
+        { ...c, state: 'completed', version: 2, updatedAt: c.dueAt },
+      ]);
+      assert.deepEqual((await store.settleDue(T0 + 300, 10)).map((j) => j.id), [a.id]);
+      assert.deepEqual(await store.settleDue(T0 + 300, 10), []);
+      assert.equal(await store.nextDueAt(), later.dueAt);
+      assert.deepEqual(await store.get('tenant-a', a.id), { ...a, state: 'completed', version: 2, updatedAt: a.dueAt });
+    });
+
+    it('finds the jobs changed since a time, oldest first, for one tenant', async () => {
+      const old = makeJob({ createdAt: T0, dueIn: 60_000 });
+      const dueMeanwhile = makeJob({ createdAt: T0 + 1, dueIn: 2999 });
+      const canceledMeanwhile = makeJob({ createdAt: T0 + 2, dueIn: 60_000 });
+      const newer = makeJob({ createdAt: T0 + 3000, dueIn: 60_000 });
+      const foreign = makeJob({ tenant: 'tenant-b', createdAt: T0 + 3000 });
+      for (const job of [old, dueMeanwhile, canceledMeanwhile, newer, foreign]) await store.create(job);
+      await store.cancel('tenant-a', canceledMeanwhile.id, T0 + 2600);
+      const changed = await store.changedSince('tenant-a', T0 + 2500, T0 + 4000, 10);
+      assert.deepEqual(changed.map((j) => j.id), [dueMeanwhile.id, canceledMeanwhile.id, newer.id]);
+      assert.deepEqual((await store.changedSince('tenant-a', T0 + 2500, T0 + 4000, 2)).map((j) => j.id), [dueMeanwhile.id, canceledMeanwhile.id]);
+      // Before its due time the job had not changed yet.
+      assert.deepEqual((await store.changedSince('tenant-a', T0 + 2500, T0 + 2700, 10)).map((j) => j.id), [canceledMeanwhile.id, newer.id]);
+    });
+
+    it("keeps each tenant's current timer apart", async () => {
+      const a = makeJob();
+      const b = makeJob({ tenant: 'tenant-b' });
+      await store.create(a);
+      await store.create(b);
+      assert.equal(await store.getCurrentTimer('tenant-a'), undefined);
+      await store.setCurrentTimer('tenant-a', a.id);
+      await store.setCurrentTimer('tenant-b', b.id);
+      assert.deepEqual(await store.getCurrentTimer('tenant-a'), a);
+      assert.deepEqual(await store.getCurrentTimer('tenant-b'), b);
+      const a2 = makeJob();
+      await store.create(a2);
+      await store.setCurrentTimer('tenant-a', a2.id);
+      assert.deepEqual(await store.getCurrentTimer('tenant-a'), a2);
+    });
+
+    it('keeps settled and canceled jobs unnotified, by when they became final, until confirmed', async () => {
+      const settled = makeJob({ dueIn: 100 });
+      const canceled = makeJob({ dueIn: 60_000, tenant: 'tenant-b' });
+      const pending = makeJob({ dueIn: 60_000 });
+      for (const job of [settled, canceled, pending]) await store.create(job);
+      assert.deepEqual(await store.unnotified(T0 + 10_000, 10), [], 'nothing is final yet');
+      await store.settleDue(T0 + 5_000, 10);
+      await store.cancel('tenant-b', canceled.id, T0 + 6_000);
+      // By when the store made them final (5 s, 6 s), not by updatedAt (the settled job's is its due time).
+      assert.deepEqual((await store.unnotified(T0 + 4_999, 10)).map((j) => j.id), []);
+      assert.deepEqual((await store.unnotified(T0 + 5_000, 10)).map((j) => j.id), [settled.id]);
+      const both = await store.unnotified(T0 + 6_000, 10);
+      assert.deepEqual(both, [
+        { ...settled, state: 'completed', version: 2, updatedAt: settled.dueAt },
+        { ...canceled, state: 'canceled', version: 2, updatedAt: T0 + 6_000 },
+      ]);
+      assert.deepEqual((await store.unnotified(T0 + 6_000, 1)).map((j) => j.id), [settled.id]);
+      await store.markNotified([settled]);
+      assert.deepEqual((await store.unnotified(T0 + 60_000, 10)).map((j) => j.id), [canceled.id]);
+      await store.markNotified([canceled]);
+      await store.markNotified([]);
+      assert.deepEqual(await store.unnotified(T0 + 60_000, 10), []);
+    });
+
+    it('answers ping while usable', async () => {
+      await store.ping();
+    });
+  });
+}

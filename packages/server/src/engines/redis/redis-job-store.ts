@@ -1,0 +1,228 @@
+/**
+ * The cluster job store: jobs in Redis, shared by any number of instances.
+ * Every transition that must happen once (create with an Idempotency-Key,
+ * settle at the due time, cancel) is one Lua script (lua/*.lua), so it is
+ * atomic whichever instance runs it: two instances settling at the same
+ * moment claim disjoint jobs, and each settle is published once. Key names:
+ * engines/redis/redis-keys.ts.
+ */
+import type { Redis } from 'ioredis';
+import type { JobRecord, JobStatus } from '../../jobs/job-record.js';
+import type { Outcome } from '../../jobs/outcome.js';
+import type { CancelResult, CreateResult, IdempotencyClaim, JobStore, ListQuery } from '../../store/job-store.js';
+import type { RedisKeys } from './redis-keys.js';
+import type { RedisScripts } from './redis-scripts.js';
+
+/** Ids scanned per list script call: bounds how long one call holds Redis when a filter matches few jobs. */
+const LIST_SCAN_BUDGET = 1000;
+/** Most candidates one `changedSince` considers (a resume after a long absence is bounded like SQLite's LIMIT). */
+const CHANGED_SINCE_CAP = 10_000;
+/** Expired jobs cleaned per cleanup script call. */
+const CLEANUP_BATCH = 500;
+/** `/readyz` must answer quickly even when Redis hangs. */
+const PING_TIMEOUT_MS = 1000;
+
+type Flat = string[];
+
+/** What {@link RedisJobStore} runs on. */
+export interface RedisJobStoreOptions {
+  redis: Redis;
+  keys: RedisKeys;
+  scripts: RedisScripts;
+  /** How long a finished job is kept, in seconds. */
+  retentionSeconds: number;
+}
+
+/** {@link JobStore} on Redis, shared by every instance of a cluster. */
+export class RedisJobStore implements JobStore {
+  private readonly redis: Redis;
+  private readonly keys: RedisKeys;
+  private readonly scripts: RedisScripts;
+  private readonly retentionMs: number;
+  private closed = false;
+
+  constructor(options: RedisJobStoreOptions) {
+    this.redis = options.redis;
+    this.keys = options.keys;
+    this.scripts = options.scripts;
+    this.retentionMs = options.retentionSeconds * 1000;
+  }
+
+  async create(job: JobRecord, idempotency?: IdempotencyClaim): Promise<CreateResult> {
+    const k = this.keys;
+    const pending = job.state === 'pending';
+    const expireAt = pending ? '' : String(job.updatedAt + this.retentionMs);
+    // The key lives as long as its job: until it can have expired after its due time.
+    const idemTtlMs = Math.max(1, job.dueAt - job.createdAt) + this.retentionMs;
+    const [kind, flat] = await this.scripts.run<[string, Flat?]>(
+      'create-job',
+      [k.job(job.id), k.tenantJobs(job.tenant), k.tenantChanges(job.tenant), k.due, k.expiring, idempotency ? k.idempotency(job.tenant, idempotency.key) : ''],
+      [job.id, k.ref(job.tenant, job.id), pending ? job.dueAt : job.updatedAt, pending ? job.dueAt : '', expireAt, idempotency?.fingerprint ?? '', Math.round(idemTtlMs), k.job(''), ...toFields(job)],
+    );
+    if (kind === 'mismatch') return { kind: 'mismatch' };
+    if (kind === 'replayed') return { kind: 'replayed', job: fromFlat(flat!) };
+    return { kind: 'created', job: { ...job } };
+  }
+
+  async get(tenant: string, id: string): Promise<JobRecord | undefined> {
+    const hash = await this.redis.hgetall(this.keys.job(id));
+    return hash.tenant === tenant ? fromHash(hash) : undefined;
+  }
+
+  /** A job whatever its tenant: only for the change feed's resync, which knows job ids, not tenants. */
+  async getById(id: string): Promise<JobRecord | undefined> {
+    const hash = await this.redis.hgetall(this.keys.job(id));
+    return hash.id === undefined ? undefined : fromHash(hash);
+  }
+
+  async list(tenant: string, query: ListQuery, now: number): Promise<JobRecord[]> {
+    const index = this.keys.tenantJobs(tenant);
+    const out: JobRecord[] = [];
+    let start = query.before === undefined ? '+' : `(${query.before}`;
+    while (out.length < query.limit) {
+      const [last, exhausted, flats] = await this.scripts.run<[string, number, Flat[]]>('list-jobs', [index], [this.keys.job(''), start, query.limit - out.length, query.status ?? '', now, LIST_SCAN_BUDGET]);
+      for (const flat of flats) out.push(fromFlat(flat));
+      if (exhausted === 1 || last === '') break;
+      start = `(${last}`;
+    }
+    return out;
+  }
+
+  async changedSince(tenant: string, since: number, now: number, limit: number): Promise<JobRecord[]> {
+    const flats = await this.scripts.run<Flat[]>('changed-since', [this.keys.tenantChanges(tenant)], [this.keys.job(''), since, now, CHANGED_SINCE_CAP]);
+    return flats
+      .map(fromFlat)
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .slice(0, limit);
+  }
+
+  async cancel(tenant: string, id: string, now: number): Promise<CancelResult> {
+    const k = this.keys;
+    const [kind, flat] = await this.scripts.run<[string, Flat?]>(
+      'cancel-job',
+      [k.job(id), k.due, k.expiring, k.tenantChanges(tenant), k.unnotified],
+      [tenant, now, now + this.retentionMs, k.ref(tenant, id), id],
+    );
+    if (kind === 'canceled') return { kind: 'canceled', job: fromFlat(flat!) };
+    if (kind === 'final') return { kind: 'final', job: fromFlat(flat!) };
+    return { kind: 'missing' };
+  }
+
+  async settleDue(now: number, limit: number): Promise<JobRecord[]> {
+    const flats = await this.scripts.run<Flat[]>('settle-due', [this.keys.due, this.keys.expiring, this.keys.unnotified], [now, limit, this.keys.job(''), this.retentionMs]);
+    return flats.map(fromFlat);
+  }
+
+  async unnotified(before: number, limit: number): Promise<JobRecord[]> {
+    const refs = await this.redis.zrangebyscore(this.keys.unnotified, '-inf', before, 'LIMIT', 0, limit);
+    if (refs.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const ref of refs) pipeline.hgetall(this.keys.job(ref.slice(ref.indexOf('|') + 1)));
+    const hashes = (await pipeline.exec()) ?? [];
+    const jobs: JobRecord[] = [];
+    const gone: string[] = [];
+    hashes.forEach(([error, hash], i) => {
+      if (error) throw error;
+      if (hash && Object.keys(hash).length > 0) jobs.push(fromHash(hash as Record<string, string>));
+      else gone.push(refs[i]!);
+    });
+    // Past retention already: nothing is left to notify about.
+    if (gone.length > 0) await this.redis.zrem(this.keys.unnotified, ...gone);
+    return jobs;
+  }
+
+  async markNotified(jobs: readonly JobRecord[]): Promise<void> {
+    if (jobs.length > 0) await this.redis.zrem(this.keys.unnotified, ...jobs.map((job) => this.keys.ref(job.tenant, job.id)));
+  }
+
+  async nextDueAt(): Promise<number | undefined> {
+    const [, score] = await this.redis.zrange(this.keys.due, 0, 0, 'WITHSCORES');
+    return score === undefined ? undefined : Number(score);
+  }
+
+  async setCurrentTimer(tenant: string, id: string): Promise<void> {
+    await this.redis.set(this.keys.timer(tenant), id);
+  }
+
+  async getCurrentTimer(tenant: string): Promise<JobRecord | undefined> {
+    const flat = await this.scripts.run<Flat>('current-timer', [this.keys.timer(tenant)], [this.keys.job('')]);
+    if (flat.length === 0) return undefined;
+    const job = fromFlat(flat);
+    return job.tenant === tenant ? job : undefined;
+  }
+
+  /**
+   * Deletes finished jobs whose retention ended by `now` and takes them out of the tenant indexes.
+   * The engine runs it every minute on every instance; the script is idempotent. Returns how many went.
+   */
+  async cleanupExpired(now: number): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const removed = await this.scripts.run<number>('cleanup-expired', [this.keys.expiring, this.keys.unnotified], [now, CLEANUP_BATCH, this.keys.prefix]);
+      total += removed;
+      if (removed < CLEANUP_BATCH || this.closed) return total;
+    }
+  }
+
+  async ping(): Promise<void> {
+    // ioredis queues commands while (re)connecting: readiness must not hang on that queue.
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.redis.ping(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`redis did not answer PING within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Ends a cleanup in progress after its current batch (the engine closes the connection). */
+  stop(): void {
+    this.closed = true;
+  }
+}
+
+function toFields(job: JobRecord): string[] {
+  const fields = [
+    'id', job.id,
+    'tenant', job.tenant,
+    'state', job.state,
+    'outcome', job.outcome,
+    'created_at', String(job.createdAt),
+    'due_at', String(job.dueAt),
+    'updated_at', String(job.updatedAt),
+    'duration', String(job.duration),
+    'version', String(job.version),
+  ]; // prettier-ignore
+  if (job.metadata !== undefined) fields.push('metadata', JSON.stringify(job.metadata));
+  if (job.callbackUrl !== undefined) fields.push('callback_url', job.callbackUrl);
+  if (job.notifyEmail !== undefined) fields.push('notify_email', job.notifyEmail);
+  return fields;
+}
+
+function fromFlat(flat: Flat): JobRecord {
+  const hash: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i]!] = flat[i + 1]!;
+  return fromHash(hash);
+}
+
+function fromHash(hash: Record<string, string>): JobRecord {
+  const job: JobRecord = {
+    id: hash.id!,
+    tenant: hash.tenant!,
+    state: hash.state as JobStatus,
+    outcome: hash.outcome as Outcome,
+    createdAt: Number(hash.created_at),
+    dueAt: Number(hash.due_at),
+    updatedAt: Number(hash.updated_at),
+    duration: Number(hash.duration),
+    version: Number(hash.version),
+  };
+  if (hash.metadata !== undefined) job.metadata = JSON.parse(hash.metadata) as Record<string, unknown>;
+  if (hash.callback_url !== undefined) job.callbackUrl = hash.callback_url;
+  if (hash.notify_email !== undefined) job.notifyEmail = hash.notify_email;
+  return job;
+}

@@ -1,0 +1,90 @@
+/**
+ * Every Redis key and channel name jobwait uses, in one place. All sit under
+ * the deployment's prefix (default `jobwait:`); `<t>` is a tenant escaped by
+ * {@link tenantKey}, so it never holds `:` or `|`.
+ *
+ * Jobs (engines/redis/redis-job-store.ts):
+ * - `job:<id>` — hash of one job; carries its tenant, which every read checks.
+ *   Expires `retention` after the job became final.
+ * - `t:<t>:jobs` — sorted set (all scores 0) of the tenant's ids: ULIDs sort in
+ *   creation order, so ZREVRANGEBYLEX lists newest first and a cursor is an id.
+ * - `t:<t>:changes` — the tenant's ids by the time of their latest effective change.
+ * - `t:<t>:idem:<key>` — hash {fingerprint, job} of an Idempotency-Key; lives as long as its job.
+ * - `t:<t>:timer` — id of the tenant's seed-API current timer.
+ * - `due` — pending jobs by due time; member `<t>|<id>`.
+ * - `expiring` — final jobs by expiry time; member `<t>|<id>`.
+ * - `unnotified` — final jobs whose final-state work is not confirmed, by when they became final.
+ * Keys (engines/redis/redis-key-store.ts): `apikey:<id>` (hash), `apikeys` (all ids),
+ * `apikeys:active` (ids not revoked), `access` (the key mode: `keys` once a key was ever made, or `open`).
+ * Deliveries (engines/redis/redis-delivery-store.ts): `dlv:<id>` (hash), `deliveries:due`,
+ * `dlvjob:<tenant>:<jobId>` (URI-encoded parts), `dlv-disabled`, `dlv-settings`, `dlv-claim:<token>`.
+ * Rate limits: `ratelimit:<bucket>`. Change feed: the pub/sub channel `changes`.
+ *
+ * lua/cleanup-expired-2.lua builds `job:<id>`, `t:<t>:jobs` and `t:<t>:changes` from the prefix
+ * itself, so scripts need one Redis primary (standalone or Sentinel), not Redis Cluster.
+ */
+
+/** The key names under one prefix. */
+export interface RedisKeys {
+  readonly prefix: string;
+  job(id: string): string;
+  tenantJobs(tenant: string): string;
+  tenantChanges(tenant: string): string;
+  idempotency(tenant: string, key: string): string;
+  timer(tenant: string): string;
+  /** `<t>|<id>`: a job's member in the due, expiring and unnotified sets. */
+  ref(tenant: string, id: string): string;
+  readonly due: string;
+  readonly expiring: string;
+  readonly unnotified: string;
+  apiKey(id: string): string;
+  readonly apiKeys: string;
+  readonly activeApiKeys: string;
+  readonly access: string;
+  delivery(id: string): string;
+  readonly deliveriesDue: string;
+  jobDeliveries(tenant: string, jobId: string): string;
+  readonly disabledEndpoints: string;
+  readonly notifySettings: string;
+  claim(token: string): string;
+  rateLimit(bucket: string): string;
+  readonly changesChannel: string;
+}
+
+/** The key names under `prefix`. */
+export function redisKeys(prefix: string): RedisKeys {
+  return {
+    prefix,
+    job: (id) => `${prefix}job:${id}`,
+    tenantJobs: (tenant) => `${prefix}t:${tenantKey(tenant)}:jobs`,
+    tenantChanges: (tenant) => `${prefix}t:${tenantKey(tenant)}:changes`,
+    idempotency: (tenant, key) => `${prefix}t:${tenantKey(tenant)}:idem:${key}`,
+    timer: (tenant) => `${prefix}t:${tenantKey(tenant)}:timer`,
+    ref: (tenant, id) => `${tenantKey(tenant)}|${id}`,
+    due: `${prefix}due`,
+    expiring: `${prefix}expiring`,
+    unnotified: `${prefix}unnotified`,
+    apiKey: (id) => `${prefix}apikey:${id}`,
+    apiKeys: `${prefix}apikeys`,
+    activeApiKeys: `${prefix}apikeys:active`,
+    access: `${prefix}access`,
+    delivery: (id) => `${prefix}dlv:${id}`,
+    deliveriesDue: `${prefix}deliveries:due`,
+    jobDeliveries: (tenant, jobId) => `${prefix}dlvjob:${encodeURIComponent(tenant)}:${encodeURIComponent(jobId)}`,
+    disabledEndpoints: `${prefix}dlv-disabled`,
+    notifySettings: `${prefix}dlv-settings`,
+    claim: (token) => `${prefix}dlv-claim:${token}`,
+    rateLimit: (bucket) => `${prefix}ratelimit:${bucket}`,
+    changesChannel: `${prefix}changes`,
+  };
+}
+
+/** A tenant as a key segment: only `[A-Za-z0-9_.-]` stay, everything else is %-escaped, so `:` and `|` stay delimiters. */
+export function tenantKey(tenant: string): string {
+  let out = '';
+  for (const byte of Buffer.from(tenant, 'utf8')) {
+    const char = String.fromCharCode(byte);
+    out += /[A-Za-z0-9_.-]/.test(char) ? char : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
