@@ -51,10 +51,10 @@ async function start(options: ServerOptions): Promise<{ app: FastifyInstance; ur
 
 /** Starts a pair (hot reads on / off) on one store and clock. */
 async function startPair(dir: string, options: ServerOptions) {
-  // One engine for both: each server closes it on close, which is safe to do twice.
-  const engine = openEngine({ ...SERVER_DEFAULTS, store: 'sqlite', dataDir: dir });
-  const hot = await start({ ...options, engine, hotReads: true });
-  const plain = await start({ ...options, engine, hotReads: false });
+  // Two engines on one file: the same jobs, and each server its own rate-limit buckets.
+  const open = () => openEngine({ ...SERVER_DEFAULTS, store: 'sqlite', dataDir: dir });
+  const hot = await start({ ...options, engine: open(), hotReads: true });
+  const plain = await start({ ...options, engine: open(), hotReads: false });
   return {
     hot,
     plain,
