@@ -110,7 +110,7 @@ describe('DeliveryDispatcher', () => {
   });
 
   it('a receiver that hangs on hundreds of deliveries holds only its own slots: another tenant is sent before that backlog drains', async () => {
-    const store = new MemoryDeliveryStore();
+    const store = openTestEngine('memory').engine.deliveries;
     const hungInFlight = { now: 0, most: 0 };
     const order: string[] = [];
     const sender = fakeSender(async (d, signal) => {
@@ -142,7 +142,7 @@ describe('DeliveryDispatcher', () => {
   });
 
   it('a failing endpoint backs off and is then probed one attempt at a time', async () => {
-    const store = new MemoryDeliveryStore();
+    const store = openTestEngine('memory').engine.deliveries;
     const flight = { now: 0, mostAfterFailure: 0, failed: false };
     const sender = fakeSender(async () => {
       flight.now += 1;
@@ -167,7 +167,7 @@ describe('DeliveryDispatcher', () => {
   });
 
   it('a tenant holds at most its share of slots over all its endpoints', async () => {
-    const store = new MemoryDeliveryStore();
+    const store = openTestEngine('memory').engine.deliveries;
     const sender = fakeSender(async (d, signal) => (d.tenant === 'a' ? hang(signal) : { ok: true, statusCode: 200 }));
     const dispatcher = new DeliveryDispatcher(store, { webhook: sender }, silent, { ...options, concurrency: 10, concurrencyPerTenant: 6 });
     const now = Date.now();
