@@ -95,6 +95,16 @@ describe('/readyz follows Redis (--store redis)', { skip: haveRedisServer ? fals
       const down = await untilReady(server.url, 503, 15_000);
       assert.match(down.body.status, /unavailable/);
       assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+      // The API says the same as /readyz: 503 with Retry-After, not a 500 that reads as a bug.
+      const job: RequestInit = { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ duration: 5 }) };
+      const requests: Array<[string, RequestInit]> = [['/v1/jobs', job], ['/v1/jobs', {}], ['/v1/jobs/job_01J0000000000000000000000Z', {}], ['/start-timer', job], ['/status', {}]];
+      for (const [path, init] of requests) {
+        const answer: Response = await fetch(`${server.url}${path}`, init);
+        const text = await answer.text();
+        assert.equal(answer.status, 503, `${path}: ${text}`);
+        assert.equal(answer.headers.get('retry-after'), '1', path);
+        if (path.startsWith('/v1')) assert.equal((JSON.parse(text) as { code: string }).code, 'JOBWAIT_ERR_UNAVAILABLE', path);
+      }
       redis = await startRedis(port);
       await untilReady(server.url, 200, 30_000);
       const samples = await scrape(server.url);

@@ -8,7 +8,7 @@ export interface RunningServer {
   app: FastifyInstance;
   /** Base URL it answers on. */
   url: string;
-  /** Stops accepting, drains held requests and closes the store. */
+  /** Stops accepting, drains held requests, closes the store and logs `stopped` with `shutdownMs`. */
   close(): Promise<void>;
 }
 
@@ -20,7 +20,12 @@ export async function startServer(config: ServerConfig, handleSignals = true): P
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
-  const close = (): Promise<void> => app.close();
+  const close = async (): Promise<void> => {
+    const startedAt = performance.now();
+    await app.close();
+    // The last line of a run: an operator (or systemd) sees the shutdown ended, and how long it took.
+    app.log.info({ shutdownMs: Math.round(performance.now() - startedAt) }, 'stopped');
+  };
   if (handleSignals) {
     let closing = false;
     const onSignal = (signal: NodeJS.Signals): void => {

@@ -109,3 +109,29 @@ export class UnavailableError extends ServerError {
     this.name = 'UnavailableError';
   }
 }
+
+/** The store (or the Redis behind it) does not answer: the API says so as `/readyz` does, 503 with `Retry-After`. */
+export class StoreUnavailableError extends UnavailableError {
+  constructor(cause: unknown) {
+    super('the store does not answer right now; retry shortly');
+    this.name = 'StoreUnavailableError';
+    this.cause = cause;
+  }
+}
+
+/** System error codes of a connection that is down or refused, as opposed to a command that failed. */
+const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTCONN', 'EAI_AGAIN']);
+
+/**
+ * True when `error` says the store cannot be reached (a refused or lost connection, or a Redis
+ * client that gave up on a command while reconnecting), not that the request or the data was wrong.
+ */
+export function isStoreUnreachable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error instanceof StoreUnavailableError) return true;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code !== undefined && CONNECTION_ERROR_CODES.has(code)) return true;
+  // ioredis's errors while it reconnects: its retry limit per command, a closed connection, no offline queue.
+  if (error.name === 'MaxRetriesPerRequestError') return true;
+  return error.message === 'Connection is closed.' || error.message.startsWith("Stream isn't writeable");
+}

@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { STATUS_BY_CODE, ServerError, type ServerErrorCode } from './errors.js';
+import { isStoreUnreachable, STATUS_BY_CODE, ServerError, StoreUnavailableError, type ServerErrorCode } from './errors.js';
 
 /** A problem body. */
 export interface Problem {
@@ -38,6 +38,7 @@ const TITLES: Record<number, string> = {
 /** The problem an error stands for. Unknown errors become a bare 500. */
 export function toProblem(error: unknown): Problem {
   if (error instanceof ServerError) return problem(error.code, error.message, error.extensions);
+  if (isStoreUnreachable(error)) return toProblem(new StoreUnavailableError(error));
   const fastifyError = error as Partial<FastifyError> & { validation?: unknown[]; validationContext?: string };
   if (fastifyError.validation) {
     return problem('JOBWAIT_ERR_VALIDATION', fastifyError.message ?? 'the request does not match the schema', {

@@ -5,6 +5,7 @@
  * and sends `Retry-After` while pending; both are headers, so the bodies stay the seed's.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { isStoreUnreachable } from '../errors/errors.js';
 import { effectiveState, type JobRecord } from '../jobs/job-record.js';
 import type { JobService } from '../jobs/job-service.js';
 import { requestedWait } from '../http/prefer.js';
@@ -75,6 +76,11 @@ export async function timerRoutes(app: FastifyInstance, options: TimerRoutesOpti
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
   app.setErrorHandler((error: { statusCode?: unknown }, request, reply) => {
+    // A store that does not answer is an outage, said as /readyz says it: 503 with Retry-After.
+    if (isStoreUnreachable(error)) {
+      request.log.error({ err: error }, 'request failed: the store does not answer');
+      return seedError(reply.header('retry-after', '1'), 503, 'Service unavailable, retry shortly');
+    }
     const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     return seedError(reply, status, status === 413 ? 'Request body too large' : status >= 500 ? 'Internal server error' : 'Bad request');
