@@ -365,7 +365,7 @@ async function main(): Promise<number> {
   }, HARD_TIMEOUT_MS);
 
   const dataDir = mkdtempSync(join(tmpdir(), 'jobwait-bench-latency-'));
-  const app = await buildServer({ store: 'sqlite', dataDir, logger: false });
+  const app = await buildServer({ store: 'sqlite', dataDir, logLevel: 'silent' });
   const baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
   const creator = new JobwaitClient({ baseUrl });
   const seconds = durations();

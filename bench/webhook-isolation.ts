@@ -82,7 +82,7 @@ async function round(server: ServerModule, backlog: number): Promise<(number | u
   const b = server.generateApiKey();
   const hanging = await receiver(true);
   const prompt = await receiver(false);
-  const app = await server.buildServer({ store: 'sqlite', dataDir: dir, logger: false, rateLimit: false, webhookAllowHosts: ['127.0.0.1'], apiKeys: [a.key, b.key] });
+  const app = await server.buildServer({ store: 'sqlite', dataDir: dir, logLevel: 'silent', rateLimit: 0, webhookAllowHosts: ['127.0.0.1'], apiKeys: [a.key, b.key] });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   try {
     let lastDue = 0;

@@ -12,7 +12,7 @@ import { buildServer } from '@jobwait/server';
 const [urlArg, secondsArg] = process.argv.slice(2);
 const duration = Number(secondsArg ?? 3);
 let baseUrl = urlArg ?? process.env.JOBWAIT_URL;
-const own = baseUrl ? undefined : await buildServer({ store: 'memory', logger: false });
+const own = baseUrl ? undefined : await buildServer({ store: 'memory', logLevel: 'silent' });
 if (own) baseUrl = await own.listen({ port: 0, host: '127.0.0.1' });
 
 try {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, effectiveConfig, generateApiKey, parseServerConfig, SERVER_FLAGS, SERVER_HELP, type ServerConfig } from '@jobwait/server';
+import { ConfigError, effectiveConfig, generateApiKey, parseServerConfig, SERVER_HELP, SERVER_SCHEMA, type ServerConfig } from '@jobwait/server';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -108,19 +108,24 @@ describe('precedence: flag > environment variable > config file > default', () =
 
 describe('invalid configuration fails fast, naming the option', () => {
   it('names a flag, a variable or a file key, as the user wrote it', () => {
-    refuses(['--max-wait', '0'], {}, /invalid --max-wait/, /1 to 3600/);
-    refuses([], { JOBWAIT_MAX_WAIT: 'soon' }, /invalid JOBWAIT_MAX_WAIT: must be a number/);
+    refuses(['--max-wait', '0'], {}, /invalid --max-wait/, /between 1 and 3600/);
+    refuses(['--max-wait', '-1'], {}, /^invalid --max-wait: must be an integer between 1 and 3600, got -1$/);
+    refuses(['--max-wait=-1'], {}, /^invalid --max-wait: must be an integer between 1 and 3600, got -1$/);
+    refuses([], { JOBWAIT_MAX_WAIT: 'soon' }, /invalid JOBWAIT_MAX_WAIT: must be an integer between 1 and 3600, got "soon"/);
     const path = configFile('bad-value.json', { 'max-wait': 7200 });
     refuses(['--config', path], {}, /invalid max-wait \(in .*bad-value\.json\)/);
     refuses(['--port', '70000'], {}, /invalid --port/);
-    refuses(['--store', 'mongo'], {}, /invalid --store/, /sqlite, memory or redis/);
+    refuses(['--store', 'mongo'], {}, /invalid --store/, /one of sqlite, memory, redis, got "mongo"/);
     refuses(['--log-level', 'loud'], {}, /invalid --log-level/);
     refuses(['--metrics-token', 'has space'], {}, /invalid --metrics-token/);
   });
 
   it('refuses an unknown key, a value of the wrong type and a file that is not a JSON object', () => {
     refuses(['--config', configFile('unknown.json', { port: 8080, 'max-wiat': 5 })], {}, /invalid max-wiat \(in .*unknown\.json\): unknown option/);
-    refuses(['--config', configFile('type.json', { port: true })], {}, /invalid port \(in .*type\.json\): must be a string or a number/);
+    refuses(['--config', configFile('type.json', { port: true })], {}, /invalid port \(in .*type\.json\): must be an integer between 0 and 65535 as a JSON number, got true/);
+    refuses(['--config', configFile('string-port.json', { port: '9000' })], {}, /invalid port \(in .*string-port\.json\): must be .* as a JSON number, got "9000"/);
+    refuses(['--config', configFile('number-store.json', { store: 1 })], {}, /invalid store \(in .*number-store\.json\): must be one of sqlite, memory, redis as a JSON string, got 1/);
+    refuses(['--config', configFile('object-list.json', { 'trust-proxy': { a: 1 } })], {}, /invalid trust-proxy \(in .*object-list\.json\): must be .* as a JSON array of strings/);
     refuses(['--config', configFile('nested.json', { config: 'other.json' })], {}, /invalid config \(in .*nested\.json\): unknown option/);
     refuses(['--config', configFile('array.json', [1, 2])], {}, /must hold a JSON object/);
     refuses(['--config', configFile('broken.json', '{"port": 80,')], {}, /invalid --config \(JOBWAIT_CONFIG\): .*not valid JSON/);
@@ -140,17 +145,27 @@ describe('invalid configuration fails fast, naming the option', () => {
 });
 
 describe('--help', () => {
-  it('lists every option with its variable and its default', () => {
-    for (const [name, { env }] of Object.entries(SERVER_FLAGS)) {
-      const start = SERVER_HELP.indexOf(`  --${name} `);
-      assert.ok(start >= 0, `--${name} is in --help`);
+  it('lists every option with its variable, its range and its default, within 100 columns', () => {
+    for (const option of Object.values(SERVER_SCHEMA)) {
+      const name = option.noFlag ? option.env! : `--${option.flag}`;
+      const start = SERVER_HELP.indexOf(`  ${name} `) >= 0 ? SERVER_HELP.indexOf(`  ${name} `) : SERVER_HELP.indexOf(`  ${name}\n`);
+      assert.ok(start >= 0, `${name} is in --help`);
       const next = SERVER_HELP.indexOf('\n  -', start + 1);
-      const entry = SERVER_HELP.slice(start, next);
-      assert.ok(entry.includes(env), `--${name} names ${env}`);
-      assert.match(entry, /\(default/, `--${name} states its default`);
+      const entry = SERVER_HELP.slice(start, next).replace(/\s+/g, ' ');
+      if (option.env) assert.ok(entry.includes(option.env), `${name} names ${option.env}`);
+      if (option.deprecated) continue;
+      assert.ok(entry.includes(option.range), `${name} states its range`);
+      assert.match(entry, /\[default: /, `${name} states its default`);
     }
     assert.match(SERVER_HELP, /--print-config/);
     assert.match(SERVER_HELP, /flag > environment variable > config file > default/);
+    for (const line of SERVER_HELP.split('\n')) assert.ok(line.length <= 100, `fits 100 columns: ${line}`);
+  });
+
+  it('the binary prints it and exits 0', async () => {
+    const run = await runBinary(['--help']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, SERVER_HELP);
   });
 });
 
@@ -177,6 +192,6 @@ describe('--print-config', () => {
     assert.equal(printed.store, 'redis');
     assert.equal(printed['max-duration'], 600);
     assert.equal(printed.port, 8080, 'defaults included');
-    for (const name of Object.keys(SERVER_FLAGS)) if (name !== 'config') assert.ok(name in printed, `${name} is printed`);
+    for (const option of Object.values(SERVER_SCHEMA)) if (!option.deprecated) assert.ok(option.flag in printed, `${option.flag} is printed`);
   });
 });

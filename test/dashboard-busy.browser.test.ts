@@ -36,7 +36,7 @@ describe('dashboard on a busy server, in Chromium', { timeout: 240_000 }, () => 
   });
 
   test('holds still under the pointer, pages back to older jobs, and watches jobs found by id or pinned', async () => {
-    const server = await startTestServer({ rateLimit: false });
+    const server = await startTestServer({ rateLimit: 0 });
     let context: BrowserContext | undefined;
     try {
       context = await browser.newContext({ viewport: { width: 1280, height: 900 } });

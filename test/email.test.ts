@@ -87,7 +87,7 @@ describe('email notifications', () => {
   before(async () => {
     // data: the first message of all is refused with a temporary 451, to prove retries.
     smtp = await startSmtpServer({ rcptTo: (address) => (address.startsWith('nobody@') ? 550 : undefined), data: (n) => (n === 0 ? 451 : undefined) });
-    server = await startTestServer({ store: 'memory', rateLimit: false, smtpUrl: smtp.url, webhookRetryScheduleMs: [20, 20], webhookAllowHosts: ['127.0.0.1'] });
+    server = await startTestServer({ store: 'memory', rateLimit: 0, smtpUrl: smtp.url, webhookRetryScheduleMs: [20, 20], webhookAllowHosts: ['127.0.0.1'] });
   });
   after(async () => {
     await server.close();
@@ -150,7 +150,7 @@ describe('email notifications', () => {
 
 describe('email without an SMTP server', () => {
   it('records the email delivery as disabled, and the job is unaffected', async () => {
-    const server = await startTestServer({ store: 'memory', rateLimit: false });
+    const server = await startTestServer({ store: 'memory', rateLimit: 0 });
     try {
       const job = await createJob(server, { duration: 0.05, notifyEmail: 'user@example.com' });
       const [delivery] = await waitForDeliveries(server, job.id);

@@ -20,7 +20,7 @@ describe('waiting through a faulty network', () => {
   const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
   before(async () => {
     process.on('unhandledRejection', onUnhandled);
-    server = await startTestServer({ store: 'sqlite', rateLimit: false });
+    server = await startTestServer({ store: 'sqlite', rateLimit: 0 });
   });
   after(async () => {
     process.off('unhandledRejection', onUnhandled);

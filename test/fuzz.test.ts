@@ -392,7 +392,7 @@ describe('fuzzing a running server with hostile requests (fast-check)', () => {
     let server: TestServer;
     let knownIds: string[];
     before(async () => {
-      server = await startTestServer({ store: 'memory', rateLimit: false, maxWaitSeconds: MAX_WAIT_SECONDS });
+      server = await startTestServer({ store: 'memory', rateLimit: 0, maxWaitSeconds: MAX_WAIT_SECONDS });
       knownIds = await seedJobs(server, {});
     });
     after(() => server.close());
@@ -409,7 +409,7 @@ describe('fuzzing a running server with hostile requests (fast-check)', () => {
     let knownIds: string[];
     let bobIds: string[];
     before(async () => {
-      server = await startTestServer({ store: 'sqlite', rateLimit: false, maxWaitSeconds: MAX_WAIT_SECONDS, apiKeys: [alice.key, bob.key] });
+      server = await startTestServer({ store: 'sqlite', rateLimit: 0, maxWaitSeconds: MAX_WAIT_SECONDS, apiKeys: [alice.key, bob.key] });
       knownIds = await seedJobs(server, { authorization: `Bearer ${alice.key}` });
       bobIds = await seedJobs(server, { authorization: `Bearer ${bob.key}` });
     });
@@ -440,7 +440,7 @@ describe('regressions the fuzzer found', () => {
   let server: TestServer;
   let port: number;
   before(async () => {
-    server = await startTestServer({ store: 'memory', rateLimit: false, maxWaitSeconds: MAX_WAIT_SECONDS });
+    server = await startTestServer({ store: 'memory', rateLimit: 0, maxWaitSeconds: MAX_WAIT_SECONDS });
     port = Number(new URL(server.url).port);
   });
   after(() => server.close());

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { buildServer, generateApiKey, openEngine, SERVER_DEFAULTS, type ServerOptions } from '@jobwait/server';
+import { buildServer, generateApiKey, openEngine, SERVER_DEFAULTS, type ServerDeps, type ServerOptions } from '@jobwait/server';
 import type { FastifyInstance } from 'fastify';
 
 /** One answer as it was on the wire: header lines in order (without Date), body bytes. */
@@ -41,8 +41,8 @@ function exchange(base: string, path: string, headers: Record<string, string> = 
 }
 
 /** A server built with `options`, listening, that records which URLs reached Fastify's hooks. */
-async function start(options: ServerOptions): Promise<{ app: FastifyInstance; url: string; seenByFastify: string[] }> {
-  const app = await buildServer({ logger: false, ...options });
+async function start(options: ServerOptions, deps: ServerDeps = {}): Promise<{ app: FastifyInstance; url: string; seenByFastify: string[] }> {
+  const app = await buildServer({ logLevel: 'silent', ...options }, deps);
   const seenByFastify: string[] = [];
   app.addHook('onRequest', async (req) => void seenByFastify.push(`${req.method} ${req.url}`));
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
@@ -50,11 +50,11 @@ async function start(options: ServerOptions): Promise<{ app: FastifyInstance; ur
 }
 
 /** Starts a pair (hot reads on / off) on one store and clock. */
-async function startPair(dir: string, options: ServerOptions) {
+async function startPair(dir: string, options: ServerOptions, deps: ServerDeps = {}) {
   // Two engines on one file: the same jobs, and each server its own rate-limit buckets.
   const open = () => openEngine({ ...SERVER_DEFAULTS, store: 'sqlite', dataDir: dir });
-  const hot = await start({ ...options, engine: open(), hotReads: true });
-  const plain = await start({ ...options, engine: open(), hotReads: false });
+  const hot = await start({ ...options, hotReads: true }, { ...deps, engine: open() });
+  const plain = await start({ ...options, hotReads: false }, { ...deps, engine: open() });
   return {
     hot,
     plain,
@@ -80,7 +80,7 @@ describe('hot reads answer exactly as the Fastify routes do', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'jobwait-hot-'));
     // Creates go to one server only: without limits, the other's buckets cannot fall out of step.
-    pair = await startPair(dir, { now: () => t, rateLimit: false });
+    pair = await startPair(dir, { rateLimit: 0 }, { now: () => t });
   });
   after(async () => {
     await pair.close();
@@ -172,7 +172,7 @@ describe('hot reads with API keys and rate limits', () => {
     dir = mkdtempSync(join(tmpdir(), 'jobwait-hot-keys-'));
     const now = Date.now();
     // A stopped clock: the buckets never refill, so both servers see the same token counts.
-    pair = await startPair(dir, { now: () => now, apiKeys: [alice.key, bob.key], rateLimit: { perSecond: 1, burst: 4 } });
+    pair = await startPair(dir, { apiKeys: [alice.key, bob.key], rateLimit: 1, rateBurst: 4 }, { now: () => now });
   });
   after(async () => {
     await pair.close();
@@ -208,7 +208,7 @@ describe('hot reads: request log lines', () => {
     const lines: Record<string, unknown>[] = [];
     const stream = new Writable({ write: (chunk: Buffer, _encoding, done) => void (lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>), done()) });
     const now = Date.now();
-    const pair = await startPair(dir, { now: () => now, logger: { level: 'info', stream } });
+    const pair = await startPair(dir, { logLevel: 'info' }, { now: () => now, logStream: stream });
     try {
       const res = await fetch(`${pair.plain.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"duration":60}' });
       const { id } = (await res.json()) as { id: string };
@@ -239,7 +239,7 @@ describe('hot reads: request log lines', () => {
 describe('the SQLite read cache', () => {
   it("sees another connection's commit on the next read", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'jobwait-hot-cache-'));
-    const app = await buildServer({ logger: false, store: 'sqlite', dataDir: dir });
+    const app = await buildServer({ logLevel: 'silent', store: 'sqlite', dataDir: dir });
     const url = await app.listen({ port: 0, host: '127.0.0.1' });
     const other = new Database(join(dir, 'jobwait.db'));
     try {

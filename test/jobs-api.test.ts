@@ -7,7 +7,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { HttpError, JobwaitClient, type Job, type JobStatus } from '@jobwait/client';
 import type { FetchLike } from '@jobwait/client/internal';
-import { buildServer, type ServerOptions } from '@jobwait/server';
+import { buildServer, type ServerDeps, type ServerOptions } from '@jobwait/server';
 
 const MAX_DURATION = 100;
 
@@ -19,8 +19,8 @@ interface Running {
 }
 
 /** A fresh in-memory server on a free port and a client of it, closed when the test ends. */
-async function startServer(t: TestContext, options: ServerOptions = {}): Promise<Running> {
-  const app = await buildServer({ store: 'memory', logger: false, maxDurationSeconds: MAX_DURATION, ...options });
+async function startServer(t: TestContext, options: ServerOptions = {}, deps: ServerDeps = {}): Promise<Running> {
+  const app = await buildServer({ store: 'memory', logLevel: 'silent', maxDurationSeconds: MAX_DURATION, ...options }, deps);
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   t.after(() => app.close());
   const sent: Running['sent'] = [];
@@ -259,7 +259,7 @@ describe('listing jobs', () => {
   test('filters by status, and a pending job past its due time counts as its outcome', async (t) => {
     // A clock the test moves: jobs fall due on it while the scheduler (real timers) has not settled them.
     let offsetMs = 0;
-    const { client } = await startServer(t, { now: () => Date.now() + offsetMs });
+    const { client } = await startServer(t, {}, { now: () => Date.now() + offsetMs });
     const willComplete = await client.createJob({ duration: 30 });
     const willFail = await client.createJob({ duration: 30, outcome: 'error' });
     const toCancel = await client.createJob({ duration: 30 });

@@ -122,7 +122,7 @@ describe('rate limits', () => {
   let accepted = 0;
   let refused = 0;
   before(async () => {
-    server = await startTestServer({ apiKeys: [key.key], rateLimit: { perSecond: 10, burst: 5 } });
+    server = await startTestServer({ apiKeys: [key.key], rateLimit: 10, rateBurst: 5 });
     server.app.server.on('request', (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
       res.on('finish', () => {
         if (!req.url?.startsWith('/v1/')) return;
@@ -173,7 +173,7 @@ describe('rate limits in a cluster', () => {
   const servers: TestServer[] = [];
   before(async () => {
     for (let i = 0; i < 2; i++) {
-      servers.push(await startTestServer({ store: 'redis', redisUrl: TEST_REDIS_URL, redisPrefix: prefix, apiKeys: [key.key], rateLimit: { perSecond: 1, burst: 6 } }));
+      servers.push(await startTestServer({ store: 'redis', redisUrl: TEST_REDIS_URL, redisPrefix: prefix, apiKeys: [key.key], rateLimit: 1, rateBurst: 6 }));
     }
   });
   after(async () => {

@@ -26,7 +26,7 @@ describe('request logs', () => {
   const lines = (): LogLine[] => raw.map((l) => JSON.parse(l) as LogLine);
 
   before(async () => {
-    app = await buildServer({ store: 'memory', apiKeys: [key.key], logger: { level: 'info', stream: { write: (line: string) => raw.push(line) } } });
+    app = await buildServer({ store: 'memory', apiKeys: [key.key], logLevel: 'info' }, { logStream: { write: (line: string) => raw.push(line) } });
     // A careless handler: logs the headers, a job with its email, and an error quoting the address.
     app.get('/careless', { config: { public: true } }, async (request) => {
       request.log.info({ headers: request.headers, job: { id: 'job_x', notifyEmail: EMAIL }, webhookSecret: 'whsec_c2VjcmV0' }, `emailed ${EMAIL}`);

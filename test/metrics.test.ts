@@ -140,7 +140,7 @@ describe('webhook deliveries', () => {
 
 describe('rate-limit rejections', () => {
   it('counts every 429 in jobwait_rate_limited_total, per IP when open', async () => {
-    const server = await startTestServer({ store: 'memory', rateLimit: { perSecond: 0.1, burst: 2 } });
+    const server = await startTestServer({ store: 'memory', rateLimit: 0.1, rateBurst: 2 });
     try {
       const statuses: number[] = [];
       for (let i = 0; i < 5; i++) {
@@ -180,7 +180,7 @@ function flakyEngine() {
 describe('store errors', () => {
   it('counts failed store calls by operation, from the routes and from /readyz', async () => {
     const { store, engine } = flakyEngine();
-    const server = await startTestServer({ engine });
+    const server = await startTestServer({}, { engine });
     try {
       const job = await createJob(server.url, { duration: 60 });
       store.failing = true;

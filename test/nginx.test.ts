@@ -209,7 +209,7 @@ describe('behind a proxy (--trust-proxy)', () => {
     app.inject({ method: 'GET', url: '/v1/jobs', remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': client } });
 
   it('rate-limits each client named by X-Forwarded-For when the proxy is trusted', async () => {
-    const app = await buildServer({ store: 'memory', logger: false, rateLimit: { perSecond: 0.01, burst: 1 }, trustProxy: '127.0.0.1' });
+    const app = await buildServer({ store: 'memory', logLevel: 'silent', rateLimit: 0.01, rateBurst: 1, trustProxy: ['127.0.0.1'] });
     try {
       assert.equal((await request(app, '198.51.100.1')).statusCode, 200);
       assert.equal((await request(app, '198.51.100.2')).statusCode, 200, 'another client has its own bucket');
@@ -220,7 +220,7 @@ describe('behind a proxy (--trust-proxy)', () => {
   });
 
   it('ignores X-Forwarded-For from an untrusted peer (no spoofing around the limit)', async () => {
-    const app = await buildServer({ store: 'memory', logger: false, rateLimit: { perSecond: 0.01, burst: 1 } });
+    const app = await buildServer({ store: 'memory', logLevel: 'silent', rateLimit: 0.01, rateBurst: 1 });
     try {
       assert.equal((await request(app, '198.51.100.1')).statusCode, 200);
       assert.equal((await request(app, '198.51.100.2')).statusCode, 429, 'one bucket: the peer address');

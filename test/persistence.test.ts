@@ -20,7 +20,7 @@ interface Running {
 }
 
 async function startServer(dataDir: string): Promise<Running> {
-  const app = await buildServer({ store: 'sqlite', dataDir, logger: false });
+  const app = await buildServer({ store: 'sqlite', dataDir, logLevel: 'silent' });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return { app, url, client: new JobwaitClient({ baseUrl: url, retry: false }), timer: new TimerClient({ baseUrl: url, retry: false }) };
 }

@@ -45,7 +45,7 @@ async function untilReady(url: string, status: number, timeoutMs: number): Promi
 describe('/readyz follows the store', () => {
   it('is 503 while the store fails or hangs and 200 again when it answers; /healthz stays 200', async () => {
     const { store, engine } = sickEngine();
-    const server = await startTestServer({ engine });
+    const server = await startTestServer({}, { engine });
     try {
       assert.deepEqual(await readyz(server.url), { status: 200, body: { status: 'ready' } });
       store.mode = 'failing';

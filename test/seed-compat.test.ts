@@ -20,7 +20,7 @@ interface Running {
 
 /** A fresh in-memory server on a free port, closed when the test ends. */
 async function startServer(t: TestContext, options: ServerOptions = {}): Promise<Running> {
-  const app = await buildServer({ store: 'memory', logger: false, maxDurationSeconds: MAX_DURATION, ...options });
+  const app = await buildServer({ store: 'memory', logLevel: 'silent', maxDurationSeconds: MAX_DURATION, ...options });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   t.after(() => app.close());
   return { url, timer: new TimerClient({ baseUrl: url, retry: false }) };

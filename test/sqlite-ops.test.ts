@@ -70,7 +70,7 @@ describe('SQLite retention and backup, as documented', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'jobwait-sqlite-ops-'));
-    server = await startTestServer({ store: 'sqlite', dataDir: dir, rateLimit: false });
+    server = await startTestServer({ store: 'sqlite', dataDir: dir, rateLimit: 0 });
     db = join(dir, 'jobwait.db');
   });
   after(async () => {

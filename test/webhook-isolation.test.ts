@@ -52,7 +52,7 @@ describe('webhook deliveries are isolated per endpoint', () => {
     hanging = await startHangingReceiver();
     prompt = await startWebhookReceiver();
     // Attempts are allowed 2 minutes, so the hung ones stay in flight for the whole test however slow the machine.
-    server = await startTestServer({ store: 'sqlite', webhookAllowHosts: ['127.0.0.1'], webhookTimeoutMs: 120_000, rateLimit: false, apiKeys: [greedy.key, other.key] });
+    server = await startTestServer({ store: 'sqlite', webhookAllowHosts: ['127.0.0.1'], webhookTimeoutMs: 120_000, rateLimit: 0, apiKeys: [greedy.key, other.key] });
   });
   after(async () => {
     await server.close();

@@ -40,7 +40,7 @@ interface Payload {
   data: JobBody;
 }
 
-const fastRetries = { webhookAllowHosts: ['127.0.0.1'], webhookRetryScheduleMs: [20, 20, 20], rateLimit: false } as const;
+const fastRetries = { webhookAllowHosts: ['127.0.0.1'], webhookRetryScheduleMs: [20, 20, 20], rateLimit: 0 } as const;
 
 async function createJob(server: TestServer, body: Record<string, unknown>): Promise<JobBody> {
   const res = await fetch(`${server.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -221,7 +221,7 @@ describe('webhooks', () => {
 describe('webhook targets', () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer({ store: 'memory', rateLimit: false });
+    server = await startTestServer({ store: 'memory', rateLimit: 0 });
   });
   after(() => server.close());
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** `jobwait-server`: runs the server from flags, environment and config file (see --help). */
-import { ConfigError } from './config/server-options.js';
+import { ConfigError } from './config/config-error.js';
 import { effectiveConfig, parseServerConfig, SERVER_HELP } from './config/server-config.js';
 import { startServer } from './start-server.js';
 

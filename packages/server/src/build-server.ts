@@ -1,15 +1,19 @@
 /**
- * `buildServer(options)`: the whole jobwait HTTP server as a Fastify
+ * `buildServer(options, deps)`: the whole jobwait HTTP server as a Fastify
  * instance, not yet listening (tests use `inject()` or `listen({port: 0})`).
+ * `options` is plain configuration (declared in `config/server-options.ts`);
+ * `deps` are objects to use instead of the ones the options would make.
  */
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import { Ajv } from 'ajv';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { normalizeServerOptions, type NormalizedServerOptions, type ServerOptions } from './config/server-options.js';
+import { deprecationWarnings } from './config/option-schema.js';
+import { resolveServerOptions, SERVER_SCHEMA, type ResolvedServerOptions, type ServerOptions } from './config/server-options.js';
 import { clientErrorHandler, frameworkErrorHandler, registerProblemHandlers } from './errors/problem-handler.js';
 import { registerAccessControl } from './auth/access-control.js';
-import { bootstrapKeys } from './auth/bootstrap-keys.js';
+import { bootstrapKeys, readKeysFile } from './auth/bootstrap-keys.js';
+import type { Engine } from './engines/engine.js';
 import { openEngine } from './engines/open-engine.js';
 import { createHttpServer } from './http/http-server.js';
 import { hotReads, type RequestListener } from './http/hot-reads.js';
@@ -17,6 +21,7 @@ import { requestIdOf } from './http/request-id.js';
 import { SseHub } from './http/sse-hub.js';
 import { JobService } from './jobs/job-service.js';
 import { Notifications } from './notify/notifications.js';
+import type { DefaultEndpointLookup } from './notify/webhook-secrets.js';
 import { jobwaitLoggerOptions } from './logging/log-options.js';
 import { lazyChildLoggerFactory } from './logging/lazy-child-logger.js';
 import { countErrors } from './metrics/count-errors.js';
@@ -43,9 +48,29 @@ declare module 'fastify' {
   }
 }
 
+/** Objects `buildServer()` uses instead of the ones its options would make (tests, embedding). */
+export interface ServerDeps {
+  /**
+   * An engine the caller opened (`openEngine()`, e.g. a test's with a part swapped), used instead of
+   * opening the one `store` names. The server closes it when it closes.
+   */
+  engine?: Engine;
+  /** The tenant's default webhook endpoint and its secret, for jobs without a `callbackUrl`. */
+  webhookDefaultEndpoint?: DefaultEndpointLookup;
+  /** Clock, for tests. */
+  now?: () => number;
+  /** A pino logger used as it is (its own level and redaction); `logLevel` then does not apply. */
+  logger?: FastifyBaseLogger;
+  /** Where the server's own logger writes its lines (stdout by default). */
+  logStream?: { write(line: string): unknown };
+}
+
 /** Builds the server. Call `listen()` on the result to serve. */
-export async function buildServer(options: ServerOptions = {}): Promise<FastifyInstance> {
-  const opts = normalizeServerOptions(options);
+export async function buildServer(options: ServerOptions = {}, deps: ServerDeps = {}): Promise<FastifyInstance> {
+  const opts = resolveServerOptions(options);
+  const now = deps.now ?? Date.now;
+  const rateLimit = opts.rateLimit > 0 ? { perSecond: opts.rateLimit, burst: opts.rateBurst } : undefined;
+  const apiKeys = [...opts.apiKeys, ...(opts.apiKeysFile === undefined ? [] : readKeysFile(opts.apiKeysFile))];
   // Fastify's handler, and in front of it (below, once the service exists) the hot reads.
   let listener: RequestListener | undefined;
   const app = Fastify({
@@ -53,7 +78,7 @@ export async function buildServer(options: ServerOptions = {}): Promise<FastifyI
       listener = handler;
       return createHttpServer(fastifyOptions, (req, res) => listener!(req, res));
     },
-    ...loggerOption(opts.logger),
+    ...loggerOption(opts, deps),
     bodyLimit: opts.bodyLimit,
     trustProxy: opts.trustProxy.length > 0 ? [...opts.trustProxy] : false,
     // The id comes from X-Request-Id when it is sensible (see http/request-id.ts), else it is new.
@@ -64,7 +89,7 @@ export async function buildServer(options: ServerOptions = {}): Promise<FastifyI
     forceCloseConnections: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     // Each request's pino child is made on its first line: pino's redaction of the bindings cost ~5% per request (bench/server).
-    ...(opts.logger === false ? {} : { childLoggerFactory: lazyChildLoggerFactory }),
+    ...(opts.logLevel === 'silent' && !deps.logger ? {} : { childLoggerFactory: lazyChildLoggerFactory }),
     // Undecodable URLs and bytes Node's parser refuses get problem+json too, not Fastify's own JSON.
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,
@@ -72,28 +97,31 @@ export async function buildServer(options: ServerOptions = {}): Promise<FastifyI
   // Shared schemas first: a later addSchema() in a plugin would swap in Fastify's default validator.
   app.addSchema(JobSchema);
   app.setValidatorCompiler(validatorCompiler());
+  for (const warning of deprecationWarnings(SERVER_SCHEMA, options)) app.log.warn(warning);
   const metrics = new ServerMetrics();
 
   // One engine holds everything stored: jobs, keys, deliveries, rate limits, the change feed.
-  const engine = opts.engine ?? openEngine({ ...opts, log: app.log });
+  const engine = deps.engine ?? openEngine({ ...opts, log: app.log, now });
   const { keys, limiter } = engine;
   // Every failed store or feed call, from any path, counts once in jobwait_store_errors_total.
   const store = countErrors(engine.jobs, 'store', metrics);
   const feed = countErrors(engine.feed, 'feed', metrics);
   engine.onConnectionError(() => metrics.storeErrors.inc({ component: engine.kind, operation: 'connection' }));
-  const service = new JobService(store, feed, app.log, { errorRate: opts.errorRate, seed: opts.seed }, opts.now);
+  const service = new JobService(store, feed, app.log, { errorRate: opts.errorRate, seed: opts.seed }, now);
   const stopDueHints = engine.dueTimes?.((dueAt) => service.expectDue(dueAt));
   const hub = new SseHub(opts.heartbeatMs);
   // Webhooks and email: enqueued when a job becomes final (once per job across a cluster), sent in the background.
   const notify = new Notifications({
     ...opts,
+    webhookDefaultEndpoint: deps.webhookDefaultEndpoint,
+    now,
     deliveries: engine.deliveries,
     persistent: engine.persistent,
     log: app.log,
     onDeliveryAttempt: (kind, status) => metrics.deliveries.inc({ kind, result: status === 'pending' ? 'retrying' : status }),
   });
   service.onJobFinal(notify.jobFinal);
-  await bootstrapKeys(keys, opts.apiKeys, opts.now());
+  await bootstrapKeys(keys, apiKeys, now());
   let draining = false;
   app.decorate('jobs', service);
   app.decorate('notify', notify);
@@ -108,8 +136,8 @@ export async function buildServer(options: ServerOptions = {}): Promise<FastifyI
   });
   registerHttpMetrics(app, metrics);
   registerProblemHandlers(app);
-  const access = registerAccessControl(app, { keys, limiter, defaultPolicy: opts.rateLimit === false ? undefined : opts.rateLimit, now: opts.now, onRateLimited: (scope) => metrics.rateLimited.inc({ scope }) });
-  if (opts.hotReads && opts.trustProxy.length === 0) {
+  const access = registerAccessControl(app, { keys, limiter, defaultPolicy: rateLimit, now, onRateLimited: (scope) => metrics.rateLimited.inc({ scope }) });
+  if (opts.hotReads) {
     listener = hotReads({ now: service.now, store: engine.jobs, access, metrics, log: app.log, isClosing: () => draining }, listener!);
   }
   await app.register(fastifySwagger, {
@@ -139,7 +167,7 @@ export async function buildServer(options: ServerOptions = {}): Promise<FastifyI
       (open) => (open ? app.log.warn('no API keys configured: running open, all requests act as one tenant (create one with `jobwait keys create`)') : app.log.info('API keys required (Authorization: Bearer <key>)')),
       (error: unknown) => app.log.warn({ err: error }, 'could not read the API keys at start (store unreachable); requests need it'),
     );
-    app.log.info(opts.rateLimit === false ? 'rate limits off' : { rateLimit: opts.rateLimit }, 'rate limits per key (per IP when open)');
+    app.log.info(rateLimit === undefined ? 'rate limits off' : { rateLimit }, 'rate limits per key (per IP when open)');
   });
   app.addHook('preClose', async () => {
     // Drain: held long-polls answer with the current state, streams close with a reconnect hint.
@@ -154,12 +182,10 @@ export async function buildServer(options: ServerOptions = {}): Promise<FastifyI
   return app;
 }
 
-function loggerOption(logger: ServerOptions['logger']): Pick<FastifyServerOptions, 'logger' | 'loggerInstance'> {
-  if (logger === undefined || logger === true) return { logger: jobwaitLoggerOptions('info') };
-  if (logger === false) return { logger: false };
-  if (typeof (logger as FastifyBaseLogger).child === 'function') return { loggerInstance: logger as FastifyBaseLogger };
-  const { level, stream } = logger as { level?: string; stream?: { write(line: string): unknown } };
-  return { logger: { ...jobwaitLoggerOptions(level ?? 'info'), ...(stream ? { stream } : {}) } };
+function loggerOption(opts: ResolvedServerOptions, deps: ServerDeps): Pick<FastifyServerOptions, 'logger' | 'loggerInstance'> {
+  if (deps.logger) return { loggerInstance: deps.logger };
+  if (opts.logLevel === 'silent') return { logger: false };
+  return { logger: { ...jobwaitLoggerOptions(opts.logLevel), ...(deps.logStream ? { stream: deps.logStream } : {}) } };
 }
 
 /** Bodies are validated strictly (no "10" for 10); query strings, params and headers are text, so they are coerced. */

@@ -1,7 +1,9 @@
 /** `@jobwait/server`: the job-status server as a library. */
-export { buildServer } from './build-server.js';
-export { ConfigError, normalizeServerOptions, SERVER_DEFAULTS, type NormalizedServerOptions, type ServerOptions, type StoreKind } from './config/server-options.js';
-export { effectiveConfig, FLAGS as SERVER_FLAGS, parseServerConfig, SERVER_HELP, type ServerConfig } from './config/server-config.js';
+export { buildServer, type ServerDeps } from './build-server.js';
+export { ConfigError } from './config/config-error.js';
+export { resolveServerOptions, SERVER_DEFAULTS, SERVER_SCHEMA, type ResolvedServerOptions, type ServerOptions, type StoreKind } from './config/server-options.js';
+export type { Option, OptionsOf, ResolvedOf, Schema } from './config/option-schema.js';
+export { effectiveConfig, parseServerConfig, SERVER_HELP, type ServerConfig } from './config/server-config.js';
 export { startServer, type RunningServer } from './start-server.js';
 export type { JobStore, CreateResult, CancelResult, IdempotencyClaim, ListQuery } from './store/job-store.js';
 export type { ChangeFeed, JobChange, ChangeListener, Unsubscribe } from './feed/change-feed.js';

@@ -23,7 +23,7 @@ export const demoCommand: Command = {
     const duration = seconds('duration', positionals[0]) ?? 3;
     let baseUrl = values.url ?? env.JOBWAIT_URL;
     // Loaded here, not at the top: every other command starts faster without Fastify and SQLite.
-    const own = baseUrl ? undefined : await (await import('@jobwait/server')).buildServer({ store: 'memory', logger: false });
+    const own = baseUrl ? undefined : await (await import('@jobwait/server')).buildServer({ store: 'memory', logLevel: 'silent' });
     try {
       if (own) baseUrl = await own.listen({ port: 0, host: '127.0.0.1' });
       const timer = new TimerClient({ baseUrl: baseUrl!, apiKey: values['api-key'] ?? env.JOBWAIT_API_KEY });

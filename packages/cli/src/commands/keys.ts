@@ -42,15 +42,15 @@ export const keysCommand: Command = {
     });
     if (values.help) return line(terminal, USAGE), EXIT.ok;
     const [action, ...rest] = positionals;
-    const storeKind = values.store ?? env.JOBWAIT_STORE ?? 'sqlite';
+    // Loaded here, not at the top: every other command starts faster without SQLite.
+    const { generateApiKey, openEngine, SERVER_DEFAULTS } = await import('@jobwait/server');
+    const storeKind = values.store ?? env.JOBWAIT_STORE ?? SERVER_DEFAULTS.store;
     if (storeKind !== 'sqlite' && storeKind !== 'redis') throw new UsageError(`--store must be sqlite or redis for keys (a memory server keeps its keys to itself), got ${JSON.stringify(storeKind)}`);
-    const dataDir = values['data-dir'] ?? env.JOBWAIT_DATA_DIR ?? './data';
+    const dataDir = values['data-dir'] ?? env.JOBWAIT_DATA_DIR ?? SERVER_DEFAULTS.dataDir;
     const redisUrl = values['redis-url'] ?? env.JOBWAIT_REDIS_URL;
     const redisPrefix = values['redis-prefix'] ?? env.JOBWAIT_REDIS_PREFIX;
     if (redisUrl !== undefined && !/^rediss?:\/\/\S+$/.test(redisUrl)) throw new UsageError('--redis-url must be a redis:// or rediss:// URL');
     if (redisPrefix !== undefined && !/^[\x21-\x7e]{1,100}$/.test(redisPrefix)) throw new UsageError('--redis-prefix must be 1 to 100 printable characters without spaces');
-    // Loaded here, not at the top: every other command starts faster without SQLite.
-    const { generateApiKey, openEngine, SERVER_DEFAULTS } = await import('@jobwait/server');
     // The keys live where the server keeps everything else: its engine, on the same file or Redis prefix.
     const openStore = (): Engine =>
       openEngine({ ...SERVER_DEFAULTS, store: storeKind, dataDir, redisUrl: redisUrl ?? SERVER_DEFAULTS.redisUrl, redisPrefix: redisPrefix ?? SERVER_DEFAULTS.redisPrefix });

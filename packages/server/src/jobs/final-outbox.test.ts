@@ -112,7 +112,7 @@ for (const kind of durable) {
         assert.equal(settled?.id, job.id);
         await place.engine.close();
 
-        const app = await buildServer({ ...kind.server(place.place), logger: false, webhookAllowHosts: ['127.0.0.1'], rateLimit: false });
+        const app = await buildServer({ ...kind.server(place.place), logLevel: 'silent', webhookAllowHosts: ['127.0.0.1'], rateLimit: 0 });
         await app.listen({ port: 0, host: '127.0.0.1' });
         try {
           await until(() => receiver.received.length >= 1, 'the webhook');

@@ -8,7 +8,8 @@ import { after, describe, it } from 'node:test';
 import { deleteKeys, TEST_REDIS_URL, uniquePrefix } from '../../../../../test/helpers/redis.js';
 import { buildServer } from '../../build-server.js';
 import { parseServerConfig, SERVER_HELP, type ServerConfig } from '../../config/server-config.js';
-import { ConfigError, normalizeServerOptions } from '../../config/server-options.js';
+import { ConfigError } from '../../config/config-error.js';
+import { resolveServerOptions } from '../../config/server-options.js';
 
 const prefixes: string[] = [];
 after(async () => {
@@ -35,7 +36,7 @@ describe('redis options', () => {
   });
 
   it('defaults to the local Redis, the jobwait: prefix and 7 days of retention', () => {
-    const options = normalizeServerOptions({ store: 'redis' });
+    const options = resolveServerOptions({ store: 'redis' });
     assert.equal(options.redisUrl, 'redis://127.0.0.1:6379');
     assert.equal(options.redisPrefix, 'jobwait:');
     assert.equal(options.retentionSeconds, 7 * 86_400);
@@ -60,7 +61,7 @@ describe('redis options', () => {
   }
 
   it('documents the options in --help', () => {
-    for (const text of ['sqlite | memory | redis', '--redis-url', 'JOBWAIT_REDIS_URL', '--redis-prefix', 'JOBWAIT_REDIS_PREFIX', '--retention', 'JOBWAIT_RETENTION_SECONDS']) {
+    for (const text of ['one of sqlite, memory, redis', '--redis-url', 'JOBWAIT_REDIS_URL', '--redis-prefix', 'JOBWAIT_REDIS_PREFIX', '--retention', 'JOBWAIT_RETENTION_SECONDS']) {
       assert.ok(SERVER_HELP.includes(text), text);
     }
   });
@@ -70,14 +71,14 @@ describe('buildServer with store redis', () => {
   it('is ready while Redis answers, and says so when it does not', async () => {
     const prefix = uniquePrefix('build');
     prefixes.push(prefix);
-    const app = await buildServer({ store: 'redis', redisUrl: TEST_REDIS_URL, redisPrefix: prefix, logger: false, rateLimit: false });
+    const app = await buildServer({ store: 'redis', redisUrl: TEST_REDIS_URL, redisPrefix: prefix, logLevel: 'silent', rateLimit: 0 });
     try {
       await app.ready();
       assert.equal((await app.inject('/readyz')).statusCode, 200);
     } finally {
       await app.close();
     }
-    const down = await buildServer({ store: 'redis', redisUrl: 'redis://127.0.0.1:1', redisPrefix: prefix, logger: false, rateLimit: false });
+    const down = await buildServer({ store: 'redis', redisUrl: 'redis://127.0.0.1:1', redisPrefix: prefix, logLevel: 'silent', rateLimit: 0 });
     try {
       // Starting takes a few seconds here: the scheduler's first settle waits out the command retries.
       await down.ready();
@@ -93,7 +94,7 @@ describe('buildServer with store redis', () => {
   it('settles a job created on an instance that has since gone, and wakes its waiters', async () => {
     const prefix = uniquePrefix('handover');
     prefixes.push(prefix);
-    const options = { store: 'redis', redisUrl: TEST_REDIS_URL, redisPrefix: prefix, logger: false, rateLimit: false } as const;
+    const options = { store: 'redis', redisUrl: TEST_REDIS_URL, redisPrefix: prefix, logLevel: 'silent', rateLimit: 0 } as const;
     const a = await buildServer(options);
     const b = await buildServer(options);
     try {
