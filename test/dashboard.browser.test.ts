@@ -354,7 +354,7 @@ describe('dashboard routes', () => {
   test('a page load answers 200 for the page and every asset, logs no warning and counts no 5xx', async () => {
     ensureDashboardBuilt();
     const lines: string[] = [];
-    const server = await startTestServer({ logger: { level: 'debug', stream: { write: (line: string) => lines.push(line) } } });
+    const server = await startTestServer({ logLevel: 'debug' }, { logStream: { write: (line: string) => lines.push(line) } });
     try {
       const startUp = lines.length;
       // Over real HTTP, as a browser asks: the page, then what it loads, with and without gzip.
