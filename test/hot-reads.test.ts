@@ -52,7 +52,7 @@ async function start(options: ServerOptions, deps: ServerDeps = {}): Promise<{ a
 /** Starts a pair (hot reads on / off) on one store and clock. */
 async function startPair(dir: string, options: ServerOptions, deps: ServerDeps = {}) {
   // Two engines on one file: the same jobs, and each server its own rate-limit buckets.
-  const open = () => openEngine({ ...SERVER_DEFAULTS, store: 'sqlite', dataDir: dir });
+  const open = () => openEngine({ ...SERVER_DEFAULTS, store: 'sqlite', dataDir: dir, now: deps.now });
   const hot = await start({ ...options, hotReads: true }, { ...deps, engine: open() });
   const plain = await start({ ...options, hotReads: false }, { ...deps, engine: open() });
   return {
