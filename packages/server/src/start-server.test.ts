@@ -17,13 +17,13 @@ interface LogLine {
 describe('shutdown', () => {
   it('close() of an idle server ends without any timer firing and logs "stopped" with shutdownMs last', { timeout: 30_000 }, async () => {
     const lines: LogLine[] = [];
-    const config = parseServerConfig(['--port', '0', '--store', 'sqlite', '--data-dir', ':memory:'], {}) as ServerConfig;
-    config.server.logger = { level: 'info', stream: { write: (line: string) => lines.push(JSON.parse(line) as LogLine) } };
+    const config = parseServerConfig(['--port', '0', '--store', 'sqlite', '--data-dir', ':memory:', '--log-level', 'info'], {}) as ServerConfig;
+    const logStream = { write: (line: string) => lines.push(JSON.parse(line) as LogLine) };
     // Timers are frozen for the server's whole life: a shutdown that waited on one would never end,
     // and this test would fail by its timeout.
     mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
     try {
-      const server = await startServer(config, false);
+      const server = await startServer(config, false, { logStream });
       const answer = await fetch(`${server.url}/status`);
       assert.equal(answer.status, 404);
       await server.close();

@@ -1,6 +1,6 @@
 /** Builds, listens, and shuts down gracefully on SIGINT/SIGTERM: what the binaries run. */
 import type { FastifyInstance } from 'fastify';
-import { buildServer } from './build-server.js';
+import { buildServer, type ServerDeps } from './build-server.js';
 import type { ServerConfig } from './config/server-config.js';
 
 /** A listening server. */
@@ -12,9 +12,9 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Starts the server described by `config`; with `handleSignals`, SIGINT/SIGTERM close it and exit. */
-export async function startServer(config: ServerConfig, handleSignals = true): Promise<RunningServer> {
-  const app = await buildServer(config.server);
+/** Starts the server described by `config` (with `deps`, see `buildServer`); with `handleSignals`, SIGINT/SIGTERM close it and exit. */
+export async function startServer(config: ServerConfig, handleSignals = true, deps: ServerDeps = {}): Promise<RunningServer> {
+  const app = await buildServer(config.server, deps);
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
