@@ -88,7 +88,7 @@ async function snapshot(server: TestServer, who: Watched): Promise<Snapshot> {
     cursor = page.nextCursor;
   } while (cursor);
   const status = await fetch(`${server.url}/status`, { headers: who.headers });
-  const timer = await server.app.jobs.store.getCurrentTimer(who.tenant);
+  const timer = await server.app.jobs.currentTimer(who.tenant);
   return { at: Date.now(), jobs, timer: timer?.id, status: `${status.status} ${await status.text()}` };
 }
 

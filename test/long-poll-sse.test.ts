@@ -307,12 +307,12 @@ describe('abort', () => {
     const controller = new AbortController();
     const waiting = client.waitForJob(job.id, { strategy: 'sse', signal: controller.signal });
     await delay(200);
-    assert.ok(server.app.jobs.feed.size() >= 1);
+    assert.ok(server.app.jobs.subscriptions() >= 1);
     controller.abort();
     await assert.rejects(waiting, { code: 'JOBWAIT_ERR_ABORTED' });
     const until = Date.now() + 2000;
-    while (server.app.jobs.feed.size() > 0 && Date.now() < until) await delay(20);
-    assert.equal(server.app.jobs.feed.size(), 0);
+    while (server.app.jobs.subscriptions() > 0 && Date.now() < until) await delay(20);
+    assert.equal(server.app.jobs.subscriptions(), 0);
     await client.cancelJob(job.id);
   });
 

@@ -80,7 +80,7 @@ describe('a restart on the same data dir', () => {
     assert.equal(job.updatedAt, short.dueAt, 'settled as of its due time, not of the restart');
     assert.deepEqual(job.metadata, { name: 'short' });
     // Not only read as completed: the restarted server settled it in the store when it started.
-    const record = await restarted!.app.jobs.store.get('public', short.id);
+    const record = await restarted!.app.jobs.get('public', short.id);
     assert.equal(record?.state, 'completed');
     assert.equal(record?.version, 2);
   });

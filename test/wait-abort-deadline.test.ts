@@ -208,7 +208,7 @@ describe('aborting a wait', { concurrency: true }, () => {
       assert.ok(!arrivals.some((a) => a.method === 'DELETE'), 'the server never received a DELETE');
       // The aborted request's connection is closed: the server holds no long-poll and no stream for it.
       assert.equal(app.jobs.heldWaits(), 0, 'no long-poll still held');
-      assert.equal(app.jobs.feed.size(), 0, 'no subscription left');
+      assert.equal(app.jobs.subscriptions(), 0, 'no subscription left');
 
       const after = await observer.getJob(job.id);
       assert.equal(after.status, 'pending', 'aborting the wait did not cancel the job');

@@ -13,7 +13,7 @@ export interface EngineOptions {
   redisUrl: string;
   /** Prefix of every Redis key (`redis`). */
   redisPrefix: string;
-  /** How long a finished job is kept, in seconds (`redis`). */
+  /** How long a finished job (`redis`) and an Idempotency-Key after its job's due time are kept, in seconds. */
   retentionSeconds: number;
   /** Where connection trouble is reported. */
   log?: RedisLogger | undefined;
@@ -27,5 +27,5 @@ export function openEngine(options: EngineOptions): Engine {
   if (options.store === 'redis') {
     return openRedisEngine({ url: options.redisUrl, prefix: options.redisPrefix, retentionSeconds: options.retentionSeconds, log: options.log });
   }
-  return openSqliteEngine({ dataDir: options.store === 'memory' ? ':memory:' : options.dataDir, now });
+  return openSqliteEngine({ dataDir: options.store === 'memory' ? ':memory:' : options.dataDir, retentionSeconds: options.retentionSeconds, now });
 }

@@ -11,7 +11,10 @@ const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 /** Jobs settled per store round trip; more are taken in the next round at once. */
 const SETTLE_BATCH = 500;
 
-/** Settles due jobs and hands each settled job to `settled` (which publishes and notifies). */
+/**
+ * Settles due jobs and hands each settled job to `settled` (the outbox, which publishes and
+ * notifies) without waiting for it: one slow or failing job's work never holds the next one's.
+ */
 export class DueScheduler {
   private timer: NodeJS.Timeout | undefined;
   private armedAt: number | undefined;
@@ -21,7 +24,7 @@ export class DueScheduler {
 
   constructor(
     private readonly store: JobStore,
-    private readonly settled: (job: JobRecord) => Promise<void>,
+    private readonly settled: (job: JobRecord) => void,
     private readonly log: FastifyBaseLogger,
     private readonly now: () => number = Date.now,
   ) {}
@@ -71,7 +74,7 @@ export class DueScheduler {
       do {
         this.rerun = false;
         const settled = await this.store.settleDue(this.now(), SETTLE_BATCH);
-        for (const job of settled) await this.settled(job);
+        for (const job of settled) this.settled(job);
         if (settled.length === SETTLE_BATCH) this.rerun = true;
       } while (this.rerun && !this.stopped);
       if (!this.stopped) {

@@ -119,7 +119,8 @@ for (const kind of durable) {
           const payload = JSON.parse(receiver.received[0]!.body) as { type: string; data: { id: string; status: string } };
           assert.equal(payload.type, 'job.completed');
           assert.equal(payload.data.id, job.id);
-          await until(async () => (await app.jobs.store.unnotified(Date.now(), 10)).length === 0, 'the confirmation');
+          const observer = place.reopen();
+          await until(async () => (await observer.jobs.unnotified(Date.now(), 10)).length === 0, 'the confirmation');
           await app.jobs.outbox.sweep();
           await delay(200);
           assert.equal(receiver.received.length, 1, 'sent once');

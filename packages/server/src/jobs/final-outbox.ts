@@ -31,6 +31,8 @@ export class FinalOutbox {
   private readonly options: Required<FinalOutboxOptions>;
   /** Jobs whose work runs on this instance right now: a sweep leaves them alone. */
   private readonly inFlight = new Set<string>();
+  /** The work running now, so that stopping waits for it. */
+  private readonly running = new Set<Promise<void>>();
   private confirming: JobRecord[] = [];
   private flushing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -49,12 +51,23 @@ export class FinalOutbox {
     this.options = { ...FINAL_OUTBOX_DEFAULTS, ...options };
   }
 
-  /** Does `job`'s work now (it just became final on this instance), then confirms it. */
-  async run(job: JobRecord): Promise<void> {
+  /**
+   * Does `job`'s work now (it just became final on this instance), then confirms it; work that
+   * failed is left unconfirmed for a sweep to redo. Never rejects.
+   */
+  run(job: JobRecord): Promise<void> {
+    const running = this.runOnce(job).finally(() => this.running.delete(running));
+    this.running.add(running);
+    return running;
+  }
+
+  private async runOnce(job: JobRecord): Promise<void> {
     this.inFlight.add(job.id);
     let done = false;
     try {
       done = await this.work(job);
+    } catch (error) {
+      this.log.error({ err: error, jobId: job.id }, 'final-state work failed; a later sweep tries again');
     } finally {
       // A confirmed job stays in flight until its confirmation is written, so no sweep redoes it meanwhile.
       if (done) this.confirm(job);
@@ -70,11 +83,12 @@ export class FinalOutbox {
     this.timer.unref();
   }
 
-  /** Stops sweeping and writes the confirmations still queued. */
+  /** Stops sweeping, waits for the work running now, and writes the confirmations still queued. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
     await this.sweeping;
+    await Promise.all(this.running);
     await this.flush();
   }
 

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { IdempotencyMismatchError, JobFinishedError, JobNotFoundError } from '../errors/errors.js';
-import type { ChangeFeed } from '../feed/change-feed.js';
+import type { ChangeFeed, ChangeListener, Unsubscribe } from '../feed/change-feed.js';
 import type { JobStore } from '../store/job-store.js';
 import { DueScheduler } from './due-scheduler.js';
 import { FinalOutbox, type FinalOutboxOptions } from './final-outbox.js';
@@ -46,12 +46,15 @@ export interface WaitSignal {
   removeEventListener(type: 'abort', listener: () => void): void;
 }
 
-/** Called when a job reaches a final state (settled or canceled): on the instance that made the change, again by an outbox sweep if it did not succeed there. */
+/**
+ * Called when a job reaches a final state (settled or canceled): once on the instance that made
+ * the change; if it fails, the outbox's sweep calls it again later (it is the one place that retries).
+ */
 export type FinalHandler = (job: JobRecord) => Promise<void>;
 
 /** Jobs, their life and their waiters. */
 export class JobService {
-  readonly scheduler: DueScheduler;
+  private readonly scheduler: DueScheduler;
   /** Makes sure every final job's work is done at least once (see jobs/final-outbox.ts). */
   readonly outbox: FinalOutbox;
   private readonly ids = new JobIdFactory();
@@ -62,15 +65,15 @@ export class JobService {
   private readonly createdListeners: ((job: JobRecord) => void)[] = [];
 
   constructor(
-    readonly store: JobStore,
-    readonly feed: ChangeFeed,
+    private readonly store: JobStore,
+    private readonly feed: ChangeFeed,
     private readonly log: FastifyBaseLogger,
     options: { errorRate: number; seed?: number | undefined; outbox?: FinalOutboxOptions | undefined },
     readonly now: () => number = Date.now,
   ) {
     this.outcomes = new OutcomePicker(options.errorRate, options.seed);
     // A settled (or canceled) job's work — publish, final handlers — runs through the outbox.
-    this.scheduler = new DueScheduler(store, (job) => this.outbox.run(job), log, now);
+    this.scheduler = new DueScheduler(store, (job) => void this.outbox.run(job), log, now);
     this.outbox = new FinalOutbox(store, (job) => this.finalWork(job), log, now, options.outbox);
   }
 
@@ -90,11 +93,21 @@ export class JobService {
     this.createdListeners.push(listener);
   }
 
-  /** A final job's work: publish it, run the final handlers. True when every handler succeeded (a failing one is logged, never fatal). */
+  /**
+   * A final job's work: publish it, then run the final handlers, each once. True when every handler
+   * succeeded; a failing one is logged and left to the outbox's sweep, the one owner of retries.
+   */
   private async finalWork(job: JobRecord): Promise<boolean> {
     await this.publish(job);
     let done = true;
-    for (const handler of this.finalHandlers) done = (await this.runFinalHandler(handler, job)) && done;
+    for (const handler of this.finalHandlers) {
+      try {
+        await handler(job);
+      } catch (error) {
+        this.log.error({ err: error, jobId: job.id }, 'final-state handler failed; a later sweep of the outbox tries again');
+        done = false;
+      }
+    }
     return done;
   }
 
@@ -105,22 +118,6 @@ export class JobService {
       // Not fatal, and not a reason to skip the notifications: waiters still learn of the change
       // (a held request re-reads at its end, status follows dueAt, feeds resync on reconnect).
       this.log.error({ err: error, jobId: job.id }, 'publishing a change failed');
-    }
-  }
-
-  /** Runs one final-state handler, retrying a failure a few times; false when it still failed (the outbox redoes it later). */
-  private async runFinalHandler(handler: FinalHandler, job: JobRecord): Promise<boolean> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await handler(job);
-        return true;
-      } catch (error) {
-        if (attempt >= 3) {
-          this.log.error({ err: error, jobId: job.id }, 'final-state handler failed; it is tried again by a later sweep');
-          return false;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
-      }
     }
   }
 
@@ -149,6 +146,38 @@ export class JobService {
     for (const listener of this.createdListeners) listener(result.job);
     await this.feed.publish({ tenant, job: result.job });
     return { job: result.job, replayed: false };
+  }
+
+  /** Creates a job for the seed's `POST /start` and makes it the tenant's current timer. */
+  async startTimer(tenant: string, duration: number): Promise<JobRecord> {
+    const { job } = await this.create(tenant, { duration });
+    await this.store.setCurrentTimer(tenant, job.id);
+    return job;
+  }
+
+  /** The tenant's current timer (the job of its last `POST /start`), if any. */
+  currentTimer(tenant: string): Promise<JobRecord | undefined> {
+    return this.store.getCurrentTimer(tenant);
+  }
+
+  /** Follows one job's changes; subscribe before reading, so no change between the two is missed. */
+  subscribeJob(id: string, listener: ChangeListener): Promise<Unsubscribe> {
+    return this.feed.subscribeJob(id, listener);
+  }
+
+  /** Follows every change of the tenant's jobs. */
+  subscribeTenant(tenant: string, listener: ChangeListener): Promise<Unsubscribe> {
+    return this.feed.subscribeTenant(tenant, listener);
+  }
+
+  /** The tenant's jobs changed at or after `since` (an event stream's resume), oldest first, at most `limit`. */
+  changesSince(tenant: string, since: number, limit: number): Promise<JobRecord[]> {
+    return this.store.changedSince(tenant, since, this.now(), limit);
+  }
+
+  /** Change-feed subscriptions held right now (long-polls and streams; for tests and metrics). */
+  subscriptions(): number {
+    return this.feed.size();
   }
 
   /** The tenant's job, or `JobNotFoundError` (also for another tenant's job and for malformed ids). */

@@ -63,7 +63,7 @@ export async function eventRoutes(app: FastifyInstance, options: EventRoutesOpti
         }
         if (final) stream.close();
       };
-      const unsubscribe = await service.feed.subscribeJob(id, (change) => (stream ? deliver(change.job) : early.push(change)));
+      const unsubscribe = await service.subscribeJob(id, (change) => (stream ? deliver(change.job) : early.push(change)));
       let job: JobRecord;
       try {
         job = await service.get(tenant, id);
@@ -103,10 +103,10 @@ export async function eventRoutes(app: FastifyInstance, options: EventRoutesOpti
         stream.send(job.id, { id: String(updatedAt), event: 'job', data: jobBody(job, now) });
         sentFinal(status, updatedAt, openedAt, now);
       };
-      const unsubscribe = await service.feed.subscribeTenant(tenant, (change) => (stream ? deliver(change.job) : early.push(change)));
+      const unsubscribe = await service.subscribeTenant(tenant, (change) => (stream ? deliver(change.job) : early.push(change)));
       let missed: JobRecord[] = [];
       try {
-        if (since !== undefined) missed = await service.store.changedSince(tenant, since, service.now(), RESUME_LIMIT);
+        if (since !== undefined) missed = await service.changesSince(tenant, since, RESUME_LIMIT);
       } catch (error) {
         unsubscribe();
         throw error;

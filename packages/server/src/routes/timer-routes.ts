@@ -103,14 +103,13 @@ export async function timerRoutes(app: FastifyInstance, options: TimerRoutesOpti
       return seedError(reply, 400, 'Invalid duration value');
     }
     const tenant = tenantOf(request);
-    const { job } = await service.create(tenant, { duration });
-    await service.store.setCurrentTimer(tenant, job.id);
+    await service.startTimer(tenant, duration);
     return reply.code(200).type('application/json; charset=utf-8').send({ message: `Timer started for ${duration} seconds` });
   });
 
   app.get('/status', { config: { seed: true } }, async (request, reply) => {
     const tenant = tenantOf(request);
-    let job = await service.store.getCurrentTimer(tenant);
+    let job = await service.currentTimer(tenant);
     if (!job) return seedError(reply, 404, 'No timer started');
     const wait = requestedWait(request.headers.prefer, undefined);
     if (wait !== undefined && wait > 0) {

@@ -108,7 +108,7 @@ describe('buildServer with store redis', () => {
       assert.equal(body.status, 'completed');
       assert.equal(body.version, 2);
       // Settled by B and published: the stored record is final, not merely past due.
-      const stored = await b.jobs.store.get('public', job.id);
+      const stored = await b.jobs.get('public', job.id);
       assert.equal(stored?.state, 'completed');
     } finally {
       await a.close();

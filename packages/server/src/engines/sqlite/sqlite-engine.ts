@@ -19,8 +19,13 @@ import { SqliteKeyStore } from './sqlite-key-store.js';
 export interface SqliteEngineOptions {
   /** Folder of `jobwait.db` (made if missing); `:memory:` for a private in-memory database. */
   dataDir: string;
+  /** How long an Idempotency-Key is kept after its job's due time, in seconds (Redis keeps it as long). */
+  retentionSeconds: number;
   now: () => number;
 }
+
+/** Interval of the pruning of idempotency keys. */
+const PRUNE_INTERVAL_MS = 60_000;
 
 /** Opens (creating or upgrading) the database and everything on it. */
 export function openSqliteEngine(options: SqliteEngineOptions): Engine {
@@ -36,6 +41,9 @@ export function openSqliteEngine(options: SqliteEngineOptions): Engine {
   const jobs = new SqliteJobStore(db);
   const limiter = new LocalRateLimiter(options.now);
   const feed = new LocalFeed();
+  // The keys would otherwise grow without bound: Redis expires them, here they are deleted.
+  const prune = setInterval(() => jobs.pruneIdempotencyKeys(options.now() - options.retentionSeconds * 1000), PRUNE_INTERVAL_MS);
+  prune.unref();
   return {
     kind: memory ? 'memory' : 'sqlite',
     jobs,
@@ -49,6 +57,7 @@ export function openSqliteEngine(options: SqliteEngineOptions): Engine {
     onConnectionError: () => {},
     async close() {
       if (!db.open) return;
+      clearInterval(prune);
       jobs.flush();
       limiter.close();
       await feed.close();

@@ -65,6 +65,7 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
   created_at INTEGER NOT NULL,
   PRIMARY KEY (tenant, key)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency_keys (created_at);
 CREATE TABLE IF NOT EXISTS current_timers (
   tenant TEXT PRIMARY KEY,
   job_id TEXT NOT NULL
@@ -94,7 +95,9 @@ export class SqliteJobStore implements JobStore {
       getById: db.prepare<[string], RawRow>(`SELECT ${COLUMNS} FROM jobs WHERE id = ?`).raw(true),
       idemGet: db.prepare<[string, string], { fingerprint: string; job_id: string }>('SELECT fingerprint, job_id FROM idempotency_keys WHERE tenant = ? AND key = ?'),
       idemInsert: db.prepare('INSERT INTO idempotency_keys (tenant, key, fingerprint, job_id, created_at) VALUES (?, ?, ?, ?, ?)'),
-      idemPrune: db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?'),
+      // A key lives until its job's due time plus the retention (as Redis expires it); a job is due after it is made.
+      idemPrune: db.prepare<{ cutoff: number }>(`DELETE FROM idempotency_keys WHERE created_at < @cutoff
+        AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.id = idempotency_keys.job_id AND jobs.due_at >= @cutoff)`),
       cancel: db.prepare<{ id: string; tenant: string; now: number }, Row>(`UPDATE jobs SET state = 'canceled', version = version + 1, updated_at = @now, unnotified_since = @now
         WHERE id = @id AND tenant = @tenant AND state = 'pending' AND due_at > @now RETURNING ${COLUMNS}`),
       dueIds: db.prepare<[number, number], { id: string }>(`SELECT id FROM jobs WHERE state = 'pending' AND due_at <= ? ORDER BY due_at LIMIT ?`),
@@ -268,9 +271,9 @@ export class SqliteJobStore implements JobStore {
     return job;
   }
 
-  /** Forgets idempotency keys older than `before` (ms since epoch). */
-  async pruneIdempotencyKeys(before: number): Promise<number> {
-    return this.stmt.idemPrune.run(before).changes;
+  /** Forgets the idempotency keys whose job was due before `cutoff` (now minus the retention); returns how many. */
+  pruneIdempotencyKeys(cutoff: number): number {
+    return this.stmt.idemPrune.run({ cutoff }).changes;
   }
 
   async ping(): Promise<void> {
