@@ -491,6 +491,27 @@ describe('jobwait keys', () => {
 
   const KEY = /^jw_[a-z0-9]{12}_[A-Za-z0-9_-]{43}$/;
 
+  it("the open server's start-up hint is a command that runs as written and creates the first key", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'jobwait-cli-hint-'));
+    const lines: string[] = [];
+    const server = await startTestServer({ store: 'sqlite', dataDir, logLevel: 'info' }, { logStream: { write: (line: string) => lines.push(line) } });
+    try {
+      let hint: string | undefined;
+      for (let i = 0; i < 100 && hint === undefined; i++) {
+        hint = lines.map((l) => /create one with: npx jobwait (.*?)(?:\)|$)/.exec((JSON.parse(l) as { msg: string }).msg)?.[1]).find(Boolean);
+        if (hint === undefined) await new Promise((resolve) => setImmediate(resolve));
+      }
+      assert.ok(hint, `no hint in the start-up log:\n${lines.join('')}`);
+      assert.equal(hint, `keys create --name me --data-dir ${dataDir}`);
+      const r = await run(hint.split(' '));
+      assert.equal(r.code, EXIT.ok, r.err);
+      assert.match(r.out.trim(), KEY);
+    } finally {
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('list says the server runs open while there are no keys', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'jobwait-cli-nokeys-'));
     try {

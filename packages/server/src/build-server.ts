@@ -164,7 +164,10 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
     app.log.info({ store: engine.kind, ...engine.details }, 'store opened');
     // Not awaited: the key store may be a Redis that is down right now, which must not hold or fail the start.
     void access.isOpen().then(
-      (open) => (open ? app.log.warn('no API keys configured: running open, all requests act as one tenant (create one with `jobwait keys create`)') : app.log.info('API keys required (Authorization: Bearer <key>)')),
+      (open) =>
+        open
+          ? app.log.warn(`no API keys configured: running open, all requests act as one tenant (${createKeyHint(engine)})`)
+          : app.log.info('API keys required (Authorization: Bearer <key>)'),
       (error: unknown) => app.log.warn({ err: error }, 'could not read the API keys at start (store unreachable); requests need it'),
     );
     app.log.info(rateLimit === undefined ? 'rate limits off' : { rateLimit }, 'rate limits per key (per IP when open)');
@@ -180,6 +183,15 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
   });
   app.addHook('onClose', () => engine.close());
   return app;
+}
+
+/** How to make the first key for this server's data, as a command that runs as written. */
+export function createKeyHint(engine: Pick<Engine, 'kind' | 'details'>): string {
+  const arg = (value: unknown): string => (/^[\w./:@-]+$/.test(String(value)) ? String(value) : `'${String(value).replace(/'/g, `'\\''`)}'`);
+  const { dataDir, redisUrl, redisPrefix } = engine.details;
+  if (engine.kind === 'sqlite' && typeof dataDir === 'string') return `create one with: npx jobwait keys create --name me --data-dir ${arg(dataDir)}`;
+  if (engine.kind === 'redis') return `create one with: npx jobwait keys create --name me --store redis --redis-url ${arg(redisUrl)} --redis-prefix ${arg(redisPrefix)}`;
+  return 'this store keeps no keys: pass them with --api-keys-file or JOBWAIT_API_KEYS';
 }
 
 function loggerOption(opts: ResolvedServerOptions, deps: ServerDeps): Pick<FastifyServerOptions, 'logger' | 'loggerInstance'> {
