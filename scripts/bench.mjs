@@ -9,6 +9,7 @@ const runs = [
   ['bench:cluster', []],
   ['bench:soak', full ? [] : ['--quick']],
   ['bench:webhooks', []],
+  ['bench:retention', full ? [] : ['--quick']],
 ];
 let failed = 0;
 for (const [script, args] of runs) {

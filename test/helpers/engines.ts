@@ -19,11 +19,11 @@ export interface TestEngine {
   dispose(): Promise<void>;
 }
 
-/** Opens an engine of `kind` on fresh data. */
-export function openTestEngine(kind: EngineKind): TestEngine {
+/** Opens an engine of `kind` on fresh data (`retentionSeconds`: the server default unless given). */
+export function openTestEngine(kind: EngineKind, options: { retentionSeconds?: number } = {}): TestEngine {
   const place = kind === 'sqlite' ? mkdtempSync(join(tmpdir(), 'jobwait-engine-')) : kind === 'redis' ? uniquePrefix(`engine`) : ':memory:';
   const open = (): Engine =>
-    openEngine({ ...SERVER_DEFAULTS, store: kind, dataDir: kind === 'sqlite' ? place : SERVER_DEFAULTS.dataDir, redisUrl: TEST_REDIS_URL, redisPrefix: kind === 'redis' ? place : SERVER_DEFAULTS.redisPrefix });
+    openEngine({ ...SERVER_DEFAULTS, store: kind, dataDir: kind === 'sqlite' ? place : SERVER_DEFAULTS.dataDir, redisUrl: TEST_REDIS_URL, redisPrefix: kind === 'redis' ? place : SERVER_DEFAULTS.redisPrefix, retentionSeconds: options.retentionSeconds ?? SERVER_DEFAULTS.retentionSeconds });
   const engines = [open()];
   return {
     engine: engines[0]!,

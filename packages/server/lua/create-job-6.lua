@@ -4,9 +4,12 @@
 if KEYS[6] ~= '' then
   local prior = redis.call('HMGET', KEYS[6], 'fingerprint', 'job')
   if prior[1] then
-    if prior[1] ~= ARGV[6] then return {'mismatch'} end
+    -- A key lives as long as its job (every engine): once retention deleted the job, the key is free.
     local existing = redis.call('HGETALL', ARGV[8] .. prior[2])
-    if #existing > 0 then return {'replayed', existing} end
+    if #existing > 0 then
+      if prior[1] ~= ARGV[6] then return {'mismatch'} end
+      return {'replayed', existing}
+    end
   end
 end
 -- Checked before any write: a script that fails half-way is not rolled back.

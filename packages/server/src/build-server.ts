@@ -20,6 +20,7 @@ import { hotReads, type RequestListener } from './http/hot-reads.js';
 import { requestIdOf } from './http/request-id.js';
 import { SseHub } from './http/sse-hub.js';
 import { JobService } from './jobs/job-service.js';
+import { RetentionSweeper } from './jobs/retention-sweeper.js';
 import { Notifications } from './notify/notifications.js';
 import type { DefaultEndpointLookup } from './notify/webhook-secrets.js';
 import { jobwaitLoggerOptions } from './logging/log-options.js';
@@ -45,6 +46,8 @@ declare module 'fastify' {
     jobs: JobService;
     /** This server's Prometheus metrics (`GET /metrics`). */
     metrics: ServerMetrics;
+    /** Deletes finished jobs past `--retention` in the background; `sweep()` runs a pass now. */
+    retention: RetentionSweeper;
   }
 }
 
@@ -121,11 +124,15 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
     onDeliveryAttempt: (kind, status) => metrics.deliveries.inc({ kind, result: status === 'pending' ? 'retrying' : status }),
   });
   service.onJobFinal(notify.jobFinal);
+  // Finished jobs past retention go in the background, on every engine; /metrics counts them and sizes the file.
+  const retention = new RetentionSweeper({ engine, retentionSeconds: opts.retentionSeconds, log: app.log, now, onPruned: (counts) => metrics.pruned(counts) });
+  if (engine.size) metrics.countStorage(engine.size);
   await bootstrapKeys(keys, apiKeys, now());
   let draining = false;
   app.decorate('jobs', service);
   app.decorate('notify', notify);
   app.decorate('metrics', metrics);
+  app.decorate('retention', retention);
   service.onJobCreated(() => metrics.jobsCreated.inc());
   service.onJobFinal(async (job) => void metrics.jobsFinished.inc({ outcome: job.state }));
   metrics.countWaiters({ longPoll: () => service.heldWaits(), sse: () => hub.size });
@@ -161,6 +168,7 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
   app.addHook('onReady', async () => {
     await notify.start();
     await service.start();
+    retention.start();
     app.log.info({ store: engine.kind, ...engine.details }, 'store opened');
     // Not awaited: the key store may be a Redis that is down right now, which must not hold or fail the start.
     void access.isOpen().then(
@@ -176,6 +184,7 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
     // Drain: held long-polls answer with the current state, streams close with a reconnect hint.
     draining = true;
     stopDueHints?.();
+    await retention.stop();
     await service.close();
     hub.closeAll(SSE_RETRY_MS);
     // Webhooks in flight get a moment to finish; pending ones stay stored for the next start.

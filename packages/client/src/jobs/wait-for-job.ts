@@ -99,9 +99,7 @@ class JobWaiter {
 
   /** One GET of the job, held by the server for up to `hold` seconds (0: a plain GET). */
   async look(hold: number): Promise<Look<Job>> {
-    // Without onUpdate only the end matters: the server need not answer each progress report.
-    const untilFinal = this.options.onUpdate === undefined;
-    const answer = await longPoll(this.transport, { path: this.path, holdSeconds: hold, etag: this.etag, untilFinal, signal: this.options.signal, deadline: this.deadline });
+    const answer = await longPoll(this.transport, { path: this.path, holdSeconds: hold, etag: this.etag, signal: this.options.signal, deadline: this.deadline });
     const job = this.read(answer);
     return { value: job, heldSeconds: answer.heldSeconds, hintMs: etaOf(job) ?? answer.retryAfterMs };
   }
@@ -170,11 +168,7 @@ class JobWaiter {
 
 const DEADLINE = Symbol('deadline');
 
-/**
- * The body's exact ETA, when it has a usable one: better than `Retry-After`'s whole seconds. A
- * pending job's `etaMs` of 0 (or none: a reported job with no known end) is no hint, so the
- * server's `Retry-After` (else the schedule) decides: never a busy loop on a job whose end is unknown.
- */
+/** The body's exact ETA, when it has a usable one: better than `Retry-After`'s whole seconds. */
 function etaOf(job: Job): number | undefined {
-  return typeof job.etaMs === 'number' && Number.isFinite(job.etaMs) && job.etaMs > 0 ? job.etaMs : undefined;
+  return typeof job.etaMs === 'number' && Number.isFinite(job.etaMs) && job.etaMs >= 0 ? job.etaMs : undefined;
 }

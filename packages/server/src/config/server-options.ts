@@ -74,7 +74,7 @@ export const SERVER_SCHEMA = Object.freeze({
     description: 'prefix of every Redis key and channel (deployments sharing one Redis use distinct ones)',
     problem: (v) => (/^[\x21-\x7e]{1,100}$/.test(v) ? undefined : 'must be 1 to 100 printable characters without spaces'),
   }),
-  retentionSeconds: integer({ flag: 'retention', env: 'JOBWAIT_RETENTION_SECONDS', arg: 's', min: 1, max: 10 * 365 * 86_400, default: 604_800, description: 'how long a finished job (--store redis) and an Idempotency-Key after its due time are kept, in s (7 days)' }),
+  retentionSeconds: integer({ flag: 'retention', env: 'JOBWAIT_RETENTION_SECONDS', arg: 's', min: 1, max: 10 * 365 * 86_400, default: 604_800, description: 'how long a finished job is kept, in seconds (7 days), on every engine; then it is deleted with its deliveries and Idempotency-Key (pending jobs and each key\'s current timer stay)' }),
   dataDir: text({ flag: 'data-dir', env: 'JOBWAIT_DATA_DIR', arg: 'path', range: 'a folder path', default: './data', description: 'folder of the SQLite file', problem: (v) => (v === '' ? 'must be a folder path' : undefined) }),
   maxDurationSeconds: number({ flag: 'max-duration', env: 'JOBWAIT_MAX_DURATION', arg: 's', above: 0, default: 86_400, description: 'largest accepted job duration, in seconds' }),
   errorRate: number({ flag: 'error-rate', env: 'JOBWAIT_ERROR_RATE', arg: '0..1', min: 0, max: 1, default: 0, description: 'share of jobs without an explicit outcome that end in error' }),

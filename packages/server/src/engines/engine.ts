@@ -6,6 +6,8 @@
  */
 import type { KeyStore } from '../auth/key-store.js';
 import type { ChangeFeed, Unsubscribe } from '../feed/change-feed.js';
+import type { PruneCounts } from '../jobs/retention-sweeper.js';
+import type { StorageSize } from '../metrics/metrics.js';
 import type { DeliveryStore } from '../notify/delivery-store.js';
 import type { RateLimiter } from '../ratelimit/rate-limiter.js';
 import type { JobStore } from '../store/job-store.js';
@@ -30,6 +32,17 @@ export interface Engine {
    * instances), so this one's scheduler can settle them too. Absent where no other process creates jobs.
    */
   dueTimes?(listener: (dueAt: number) => void): Unsubscribe;
+  /**
+   * Deletes up to `limit` finished jobs whose retention ended by `now`, with their finished
+   * deliveries and Idempotency-Keys: one short transaction or script, which
+   * jobs/retention-sweeper.ts repeats in the background. Never a pending job, never a tenant's
+   * current seed timer.
+   */
+  prune(now: number, limit: number): Promise<PruneCounts>;
+  /** Gives up to `pages` pages that pruning freed back to the file system (a file engine); answers how many went. */
+  reclaim?(pages: number): Promise<number>;
+  /** Sizes of the engine's files, for `/metrics` (a file engine). */
+  size?(): StorageSize;
   /** Calls `listener` each time the engine's connection fails (for `jobwait_store_errors_total`). */
   onConnectionError(listener: () => void): void;
   /** Closes everything the engine opened. */

@@ -13,7 +13,7 @@ export interface EngineOptions {
   redisUrl: string;
   /** Prefix of every Redis key (`redis`). */
   redisPrefix: string;
-  /** How long a finished job (`redis`) and an Idempotency-Key after its job's due time are kept, in seconds. */
+  /** How long a finished job is kept, in seconds. */
   retentionSeconds: number;
   /** Where connection trouble is reported. */
   log?: RedisLogger | undefined;

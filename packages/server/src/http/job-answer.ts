@@ -15,7 +15,7 @@ export function jobHeaders(view: Pick<JobView, 'id' | 'status' | 'version' | 'et
     ['etag', jobEtag(view.id, view.version)],
     ['cache-control', 'no-store'],
   ];
-  if (view.status === 'pending') headers.push(['retry-after', String(Math.max(1, Math.ceil((view.etaMs ?? 0) / 1000)))]);
+  if (view.status === 'pending') headers.push(['retry-after', String(Math.max(1, Math.ceil(view.etaMs / 1000)))]);
   return headers;
 }
 

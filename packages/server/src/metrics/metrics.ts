@@ -35,6 +35,19 @@ export interface DeliveryGaugeSource {
   endpoints: Record<'healthy' | 'backing-off' | 'probing', number>;
 }
 
+/** Kind of row deleted by retention, as labelled in `jobwait_retention_deleted_total`. */
+export type PrunedKind = 'job' | 'delivery' | 'idempotency_key';
+
+/** Sizes of the engine's files, read at scrape time (engines that keep a file: SQLite). */
+export interface StorageSize {
+  /** The database file: page count x page size. */
+  databaseBytes: number;
+  /** Pages of it that are free, waiting for reuse. */
+  freeBytes: number;
+  /** The write-ahead log beside it. */
+  walBytes: number;
+}
+
 /** Latency buckets of plain requests, in seconds. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** Wake-delay buckets, in seconds: from "at once" to "a poll interval late". */
@@ -115,6 +128,33 @@ export class ServerMetrics implements WaitObserver {
     registers: [this.registry],
   });
 
+  /**
+   * `jobwait_retention_deleted_total{kind}`: rows deleted because their job's retention ended (jobs, their
+   * deliveries and idempotency keys), by the instance that deleted them.
+   * @example metrics.retentionDeleted.inc({ kind: 'job' }, 500)
+   */
+  readonly retentionDeleted = new Counter({
+    name: 'jobwait_retention_deleted_total',
+    help: 'Rows deleted because their job was finished for longer than the retention, by kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  /** `jobwait_database_size_bytes{file}`: size of the SQLite database (`database`: pages x page size) and of its write-ahead log (`wal`). */
+  readonly databaseSize = new Gauge({
+    name: 'jobwait_database_size_bytes',
+    help: 'Size of the SQLite database (page count x page size) and of its write-ahead log, by file',
+    labelNames: ['file'] as const,
+    registers: [this.registry],
+    collect: () => this.collectStorage(),
+  });
+  /** `jobwait_database_free_bytes`: pages of the database free for reuse (deleted rows' space not yet filled again or given back). */
+  readonly databaseFree = new Gauge({
+    name: 'jobwait_database_free_bytes',
+    help: 'Free pages of the SQLite database, in bytes: space deleted rows left for reuse',
+    registers: [this.registry],
+    collect: () => this.collectStorage(),
+  });
+
   /** `jobwait_delivery_attempts_in_flight{endpoint_state}`: delivery attempts under way on this instance, by the state of their endpoint. */
   readonly deliveriesInFlight = new Gauge({
     name: 'jobwait_delivery_attempts_in_flight',
@@ -146,6 +186,7 @@ export class ServerMetrics implements WaitObserver {
   private readonly held = new WeakSet<object>();
   private deliverySource: (() => DeliveryGaugeSource) | undefined;
   private waiterSources: { longPoll: () => number; sse: () => number } | undefined;
+  private storageSource: (() => StorageSize) | undefined;
 
   constructor() {
     // The series alerts use exist from the start, at 0: rate() and ratios work before the first event.
@@ -155,6 +196,19 @@ export class ServerMetrics implements WaitObserver {
       for (const result of ['delivered', 'retrying', 'failed', 'disabled'] satisfies DeliveryResult[]) this.deliveries.inc({ kind, result }, 0);
     }
     for (const transport of ['long-poll', 'sse'] satisfies WakeTransport[]) this.wakeDelay.zero({ transport });
+    for (const kind of ['job', 'delivery', 'idempotency_key'] satisfies PrunedKind[]) this.retentionDeleted.inc({ kind }, 0);
+  }
+
+  /** Counts what one retention batch deleted. */
+  pruned(counts: { jobs: number; deliveries: number; idempotencyKeys: number }): void {
+    if (counts.jobs > 0) this.retentionDeleted.inc({ kind: 'job' }, counts.jobs);
+    if (counts.deliveries > 0) this.retentionDeleted.inc({ kind: 'delivery' }, counts.deliveries);
+    if (counts.idempotencyKeys > 0) this.retentionDeleted.inc({ kind: 'idempotency_key' }, counts.idempotencyKeys);
+  }
+
+  /** Where the database size gauges read their values at scrape time (absent: the engine keeps no file, the gauges stay empty). */
+  countStorage(source: () => StorageSize): void {
+    this.storageSource = source;
   }
 
   /** Where `jobwait_waiters` reads its values at scrape time. */
@@ -194,6 +248,14 @@ export class ServerMetrics implements WaitObserver {
       this.deliveryBacklog.set({ endpoint_state: label }, stats?.waiting[state] ?? 0);
       this.deliveryEndpoints.set({ state: label }, stats?.endpoints[state] ?? 0);
     }
+  }
+
+  private collectStorage(): void {
+    const size = this.storageSource?.();
+    if (!size) return;
+    this.databaseSize.set({ file: 'database' }, size.databaseBytes);
+    this.databaseSize.set({ file: 'wal' }, size.walBytes);
+    this.databaseFree.set(size.freeBytes);
   }
 
   private collectWaiters(): void {

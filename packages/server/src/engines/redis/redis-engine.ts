@@ -16,9 +16,6 @@ import { redisKeys } from './redis-keys.js';
 import { RedisRateLimiter } from './redis-rate-limiter.js';
 import { defineScripts } from './redis-scripts.js';
 
-/** Interval of the cleanup of expired jobs' index entries. */
-const CLEANUP_INTERVAL_MS = 60_000;
-
 /** Options of {@link openRedisEngine}. */
 export interface RedisEngineOptions {
   /** `redis://[[user]:password@]host[:port][/db]`, or `rediss://` for TLS. */
@@ -31,8 +28,6 @@ export interface RedisEngineOptions {
   log?: RedisLogger | undefined;
   /** Extra ioredis options (tests). */
   redisOptions?: RedisOptions | undefined;
-  /** Runs the periodic cleanup of expired jobs (tests turn it off to drive it themselves). @default true */
-  cleanup?: boolean | undefined;
 }
 
 /** Connects (lazily retrying; a Redis that is down now does not fail this) and returns the engine. */
@@ -42,13 +37,6 @@ export function openRedisEngine(options: RedisEngineOptions): Engine & { jobs: R
   const scripts = defineScripts(redis);
   const jobs = new RedisJobStore({ redis, keys, scripts, retentionSeconds: options.retentionSeconds });
   const feed = new RedisFeed({ publisher: redis, prefix: options.prefix, source: jobs, log: options.log });
-  let cleanup: NodeJS.Timeout | undefined;
-  if (options.cleanup !== false) {
-    cleanup = setInterval(() => {
-      jobs.cleanupExpired(Date.now()).catch((error: unknown) => options.log?.warn({ err: error }, 'redis engine: cleanup of expired jobs failed'));
-    }, CLEANUP_INTERVAL_MS);
-    cleanup.unref();
-  }
   return {
     kind: 'redis',
     jobs,
@@ -58,11 +46,10 @@ export function openRedisEngine(options: RedisEngineOptions): Engine & { jobs: R
     feed,
     persistent: true,
     details: { redisUrl: redactRedisUrl(options.url), redisPrefix: options.prefix, retentionSeconds: options.retentionSeconds },
+    prune: (now, limit) => jobs.prune(now, limit),
     dueTimes: (listener) => watchDueTimes(jobs, feed, listener),
     onConnectionError: (listener) => void redis.on('error', listener),
     async close() {
-      clearInterval(cleanup);
-      jobs.stop();
       await feed.close();
       await closeRedis(redis);
     },

@@ -24,7 +24,7 @@ const prefixes: string[] = [];
 const engines: { close(): Promise<void> }[] = [];
 
 function openStore(prefix: string, options: { retentionSeconds?: number } = {}): RedisJobStore {
-  const engine = openRedisEngine({ url: TEST_REDIS_URL, prefix, retentionSeconds: options.retentionSeconds ?? 604_800, cleanup: false });
+  const engine = openRedisEngine({ url: TEST_REDIS_URL, prefix, retentionSeconds: options.retentionSeconds ?? 604_800 });
   engines.push(engine);
   return engine.jobs;
 }
@@ -113,8 +113,8 @@ describe('RedisJobStore retention and indexes', () => {
     assert.ok(ttl > 50_000 && ttl <= 60_010, `settled job expires after the retention (pttl ${ttl})`);
     assert.ok((await redis.pttl(`${prefix}job:${canceled.id}`)) > 50_000);
     assert.equal(await redis.pttl(`${prefix}job:${pending.id}`), -1, 'a pending job never expires');
-    // A minute later the cleanup (any instance) deletes them and their index entries.
-    assert.equal(await store.cleanupExpired(now + 61_000), 2);
+    // A minute later the prune (any instance) deletes them and their index entries.
+    assert.deepEqual(await store.prune(now + 61_000, 500), { jobs: 2, deliveries: 0, idempotencyKeys: 0 });
     assert.deepEqual((await store.list('public', { limit: 10 }, now + 61_000)).map((j) => j.id), [pending.id]);
     assert.equal(await redis.zcard(`${prefix}t:public:jobs`), 1);
     assert.equal(await redis.zcard(`${prefix}t:public:changes`), 1);
@@ -163,11 +163,19 @@ describe('RedisJobStore retention and indexes', () => {
       assert.equal((await store.getCurrentTimer(tenant))?.id, jobs[i]!.id);
       assert.equal((await store.cancel(tenant, jobs[i]!.id, now)).kind, 'final');
     }
-    assert.equal(await store.cleanupExpired(now + 8 * 86_400_000), tenants.length);
+    // Current timers outlive retention; once replaced, they expire like any finished job.
+    assert.equal((await store.prune(now + 8 * 86_400_000, 500)).jobs, 0);
+    for (const tenant of tenants) {
+      const next = makeJob(tenant, 60_000, now);
+      await store.create(next);
+      await store.setCurrentTimer(tenant, next.id);
+    }
+    assert.equal((await store.prune(now + 8 * 86_400_000, 500)).jobs, tenants.length);
+    for (const [i, tenant] of tenants.entries()) assert.equal(await store.get(tenant, jobs[i]!.id), undefined);
   });
 
   it('fails ping quickly when Redis cannot be reached', async () => {
-    const engine = openRedisEngine({ url: 'redis://127.0.0.1:1', prefix: 'unused:', retentionSeconds: 60, cleanup: false, redisOptions: { retryStrategy: () => 200 } });
+    const engine = openRedisEngine({ url: 'redis://127.0.0.1:1', prefix: 'unused:', retentionSeconds: 60, redisOptions: { retryStrategy: () => 200 } });
     engines.push(engine);
     const store = engine.jobs;
     const t0 = Date.now();

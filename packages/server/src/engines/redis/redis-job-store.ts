@@ -9,6 +9,7 @@
 import type { Redis } from 'ioredis';
 import type { JobRecord, JobStatus } from '../../jobs/job-record.js';
 import type { Outcome } from '../../jobs/outcome.js';
+import type { PruneCounts } from '../../jobs/retention-sweeper.js';
 import type { CancelResult, CreateResult, IdempotencyClaim, JobStore, ListQuery } from '../../store/job-store.js';
 import type { RedisKeys } from './redis-keys.js';
 import type { RedisScripts } from './redis-scripts.js';
@@ -17,8 +18,6 @@ import type { RedisScripts } from './redis-scripts.js';
 const LIST_SCAN_BUDGET = 1000;
 /** Most candidates one `changedSince` considers (a resume after a long absence is bounded like SQLite's LIMIT). */
 const CHANGED_SINCE_CAP = 10_000;
-/** Expired jobs cleaned per cleanup script call. */
-const CLEANUP_BATCH = 500;
 /** `/readyz` must answer quickly even when Redis hangs. */
 const PING_TIMEOUT_MS = 1000;
 
@@ -39,7 +38,6 @@ export class RedisJobStore implements JobStore {
   private readonly keys: RedisKeys;
   private readonly scripts: RedisScripts;
   private readonly retentionMs: number;
-  private closed = false;
 
   constructor(options: RedisJobStoreOptions) {
     this.redis = options.redis;
@@ -100,7 +98,7 @@ export class RedisJobStore implements JobStore {
     const k = this.keys;
     const [kind, flat] = await this.scripts.run<[string, Flat?]>(
       'cancel-job',
-      [k.job(id), k.due, k.expiring, k.tenantChanges(tenant), k.unnotified],
+      [k.job(id), k.due, k.expiring, k.tenantChanges(tenant), k.unnotified, k.timer(tenant)],
       [tenant, now, now + this.retentionMs, k.ref(tenant, id), id],
     );
     if (kind === 'canceled') return { kind: 'canceled', job: fromFlat(flat!) };
@@ -109,7 +107,7 @@ export class RedisJobStore implements JobStore {
   }
 
   async settleDue(now: number, limit: number): Promise<JobRecord[]> {
-    const flats = await this.scripts.run<Flat[]>('settle-due', [this.keys.due, this.keys.expiring, this.keys.unnotified], [now, limit, this.keys.job(''), this.retentionMs]);
+    const flats = await this.scripts.run<Flat[]>('settle-due', [this.keys.due, this.keys.expiring, this.keys.unnotified], [now, limit, this.keys.job(''), this.retentionMs, this.keys.prefix]);
     return flats.map(fromFlat);
   }
 
@@ -141,7 +139,7 @@ export class RedisJobStore implements JobStore {
   }
 
   async setCurrentTimer(tenant: string, id: string): Promise<void> {
-    await this.redis.set(this.keys.timer(tenant), id);
+    await this.scripts.run('set-timer', [this.keys.timer(tenant), this.keys.expiring], [id, this.keys.job(''), this.retentionMs, this.keys.ref(tenant, '')]);
   }
 
   async getCurrentTimer(tenant: string): Promise<JobRecord | undefined> {
@@ -152,16 +150,15 @@ export class RedisJobStore implements JobStore {
   }
 
   /**
-   * Deletes finished jobs whose retention ended by `now` and takes them out of the tenant indexes.
-   * The engine runs it every minute on every instance; the script is idempotent. Returns how many went.
+   * Deletes up to `limit` finished jobs whose retention ended by `now` (their hashes expire by
+   * themselves at that time; this takes them out of the indexes, with their finished deliveries),
+   * keeping each tenant's current timer. Idempotency-Keys expire by themselves at their job's due
+   * time plus retention, and a key whose job is gone is free before that (lua/create-job-6.lua).
+   * jobs/retention-sweeper.ts runs it on every instance; the script is idempotent.
    */
-  async cleanupExpired(now: number): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const removed = await this.scripts.run<number>('cleanup-expired', [this.keys.expiring, this.keys.unnotified], [now, CLEANUP_BATCH, this.keys.prefix]);
-      total += removed;
-      if (removed < CLEANUP_BATCH || this.closed) return total;
-    }
+  async prune(now: number, limit: number): Promise<PruneCounts> {
+    const [jobs, deliveries] = await this.scripts.run<[number, number]>('cleanup-expired', [this.keys.expiring, this.keys.unnotified], [now, limit, this.keys.prefix]);
+    return { jobs, deliveries, idempotencyKeys: 0 };
   }
 
   async ping(): Promise<void> {
@@ -177,11 +174,6 @@ export class RedisJobStore implements JobStore {
     } finally {
       clearTimeout(timer);
     }
-  }
-
-  /** Ends a cleanup in progress after its current batch (the engine closes the connection). */
-  stop(): void {
-    this.closed = true;
   }
 }
 

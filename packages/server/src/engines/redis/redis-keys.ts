@@ -5,11 +5,12 @@
  *
  * Jobs (engines/redis/redis-job-store.ts):
  * - `job:<id>` — hash of one job; carries its tenant, which every read checks.
- *   Expires `retention` after the job became final.
+ *   Expires `retention` after the job became final, unless it is its tenant's current timer.
  * - `t:<t>:jobs` — sorted set (all scores 0) of the tenant's ids: ULIDs sort in
  *   creation order, so ZREVRANGEBYLEX lists newest first and a cursor is an id.
  * - `t:<t>:changes` — the tenant's ids by the time of their latest effective change.
- * - `t:<t>:idem:<key>` — hash {fingerprint, job} of an Idempotency-Key; lives as long as its job.
+ * - `t:<t>:idem:<key>` — hash {fingerprint, job} of an Idempotency-Key; expires `retention` after its
+ *   job's due time, and counts only while its job exists.
  * - `t:<t>:timer` — id of the tenant's seed-API current timer.
  * - `due` — pending jobs by due time; member `<t>|<id>`.
  * - `expiring` — final jobs by expiry time; member `<t>|<id>`.
@@ -20,8 +21,8 @@
  * `dlvjob:<tenant>:<jobId>` (URI-encoded parts), `dlv-disabled`, `dlv-settings`, `dlv-claim:<token>`.
  * Rate limits: `ratelimit:<bucket>`. Change feed: the pub/sub channel `changes`.
  *
- * lua/cleanup-expired-2.lua builds `job:<id>`, `t:<t>:jobs` and `t:<t>:changes` from the prefix
- * itself, so scripts need one Redis primary (standalone or Sentinel), not Redis Cluster.
+ * lua/cleanup-expired-2.lua builds `job:<id>`, `t:<t>:jobs`, `t:<t>:changes`, `t:<t>:timer`,
+ * `dlvjob:…` and `dlv:<id>` from the prefix itself (lua/settle-due-3.lua `t:<t>:timer`), so scripts need one Redis primary (standalone or Sentinel), not Redis Cluster.
  */
 
 /** The key names under one prefix. */

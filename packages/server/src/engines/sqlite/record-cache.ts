@@ -61,6 +61,11 @@ export class RecordCache {
     if (records.size > this.capacity) records.delete(records.keys().next().value!);
   }
 
+  /** Drops job `id` (deleted by retention: this connection's own deletes do not move `data_version`). */
+  delete(id: string): void {
+    this.records.delete(id);
+  }
+
   /** The job id of `tenant`'s current seed timer, if cached. */
   timer(tenant: string): string | undefined {
     return this.timers.get(tenant);

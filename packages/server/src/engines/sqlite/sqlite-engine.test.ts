@@ -1,6 +1,6 @@
-/** The SQLite engine's own schedule: idempotency keys pruned every minute, with the window Redis expires them by. */
+/** The SQLite engine's prune of idempotency keys: the window Redis expires them by (due time plus retention). */
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, it, mock } from 'node:test';
+import { describe, it } from 'node:test';
 import { JobIdFactory } from '../../jobs/job-id.js';
 import type { JobRecord } from '../../jobs/job-record.js';
 import { openSqliteEngine } from './sqlite-engine.js';
@@ -14,10 +14,7 @@ function job(createdAt: number, dueIn: number): JobRecord {
 }
 
 describe('SQLite engine: idempotency keys', () => {
-  beforeEach(() => mock.timers.enable({ apis: ['setInterval'] }));
-  afterEach(() => mock.timers.reset());
-
-  it('keeps a key until its job was due plus the retention, then a minute later forgets it', async () => {
+  it('keeps a key until its job was due plus the retention, then a prune forgets it', async () => {
     let now = T0;
     const engine = openSqliteEngine({ dataDir: ':memory:', retentionSeconds: RETENTION_S, now: () => now });
     try {
@@ -28,22 +25,23 @@ describe('SQLite engine: idempotency keys', () => {
       assert.equal((await engine.jobs.create(short, claim('short'))).kind, 'created');
       const replay = async (key: string) => (await engine.jobs.create(job(now, 1000), claim(key))).kind;
 
-      // Just inside the window of both: a minute's prune keeps them.
+      // Just inside the window of both: a prune keeps them.
       now = T0 + 1000 + RETENTION_S * 1000;
-      mock.timers.tick(60_000);
+      await engine.prune(now, 500);
       assert.equal(await replay('short'), 'replayed');
       assert.equal(await replay('long'), 'replayed');
 
       // The short job's window has ended: the next prune forgets its key, not the long job's.
       now += 1;
-      mock.timers.tick(60_000);
+      assert.equal((await engine.prune(now, 500)).idempotencyKeys, 1);
       assert.equal(await replay('short'), 'created', 'the key was forgotten: the same key makes a new job');
       assert.equal(await replay('long'), 'replayed');
 
-      now = T0 + 600_000 + RETENTION_S * 1000 + 1;
-      mock.timers.tick(59_999);
-      assert.equal(await replay('long'), 'replayed', 'not pruned before the minute is up');
-      mock.timers.tick(1);
+      now = T0 + 600_000 + RETENTION_S * 1000;
+      await engine.prune(now, 500);
+      assert.equal(await replay('long'), 'replayed', 'kept to the end of its window');
+      now += 1;
+      await engine.prune(now, 500);
       assert.equal(await replay('long'), 'created');
     } finally {
       await engine.close();

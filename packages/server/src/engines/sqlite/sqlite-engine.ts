@@ -14,18 +14,16 @@ import type { Engine } from '../engine.js';
 import { SqliteDeliveryStore } from './sqlite-delivery-store.js';
 import { SqliteJobStore } from './sqlite-job-store.js';
 import { SqliteKeyStore } from './sqlite-key-store.js';
+import { SqliteRetention } from './sqlite-retention.js';
 
 /** Options of {@link openSqliteEngine}. */
 export interface SqliteEngineOptions {
   /** Folder of `jobwait.db` (made if missing); `:memory:` for a private in-memory database. */
   dataDir: string;
-  /** How long an Idempotency-Key is kept after its job's due time, in seconds (Redis keeps it as long). */
+  /** How long a finished job is kept, in seconds. */
   retentionSeconds: number;
   now: () => number;
 }
-
-/** Interval of the pruning of idempotency keys. */
-const PRUNE_INTERVAL_MS = 60_000;
 
 /** Opens (creating or upgrading) the database and everything on it. */
 export function openSqliteEngine(options: SqliteEngineOptions): Engine {
@@ -33,31 +31,39 @@ export function openSqliteEngine(options: SqliteEngineOptions): Engine {
   if (!memory) mkdirSync(options.dataDir, { recursive: true });
   const path = memory ? ':memory:' : join(options.dataDir, 'jobwait.db');
   const db = new Database(path);
+  // Set before the first table exists (it cannot change later without a VACUUM): a new file can then
+  // give the pages that retention frees back to the file system a few at a time.
+  if (db.pragma('page_count', { simple: true }) === 0) db.pragma('auto_vacuum = INCREMENTAL');
   // WAL + synchronous=NORMAL: a committed change survives a process crash; only an OS crash or
   // power loss may roll back the last transactions.
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   const jobs = new SqliteJobStore(db);
+  const deliveries = new SqliteDeliveryStore(db);
+  const retention = new SqliteRetention(db, path, options.retentionSeconds * 1000);
   const limiter = new LocalRateLimiter(options.now);
   const feed = new LocalFeed();
-  // The keys would otherwise grow without bound: Redis expires them, here they are deleted.
-  const prune = setInterval(() => jobs.pruneIdempotencyKeys(options.now() - options.retentionSeconds * 1000), PRUNE_INTERVAL_MS);
-  prune.unref();
   return {
     kind: memory ? 'memory' : 'sqlite',
     jobs,
     keys: new SqliteKeyStore(db),
-    deliveries: new SqliteDeliveryStore(db),
+    deliveries,
     limiter,
     feed,
     persistent: !memory,
     details: memory ? { database: ':memory:' } : { dataDir: options.dataDir },
+    async prune(now, limit) {
+      const { ids, ...counts } = retention.prune(now, limit);
+      jobs.forget(ids);
+      return counts;
+    },
+    reclaim: async (pages) => retention.reclaim(pages),
+    size: () => retention.size(),
     // One local connection: its failures surface on the calls themselves.
     onConnectionError: () => {},
     async close() {
       if (!db.open) return;
-      clearInterval(prune);
       jobs.flush();
       limiter.close();
       await feed.close();

@@ -94,10 +94,9 @@ export class SqliteJobStore implements JobStore {
       get: db.prepare<[string, string], RawRow>(`SELECT ${COLUMNS} FROM jobs WHERE id = ? AND tenant = ?`).raw(true),
       getById: db.prepare<[string], RawRow>(`SELECT ${COLUMNS} FROM jobs WHERE id = ?`).raw(true),
       idemGet: db.prepare<[string, string], { fingerprint: string; job_id: string }>('SELECT fingerprint, job_id FROM idempotency_keys WHERE tenant = ? AND key = ?'),
-      idemInsert: db.prepare('INSERT INTO idempotency_keys (tenant, key, fingerprint, job_id, created_at) VALUES (?, ?, ?, ?, ?)'),
-      // A key lives until its job's due time plus the retention (as Redis expires it); a job is due after it is made.
-      idemPrune: db.prepare<{ cutoff: number }>(`DELETE FROM idempotency_keys WHERE created_at < @cutoff
-        AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.id = idempotency_keys.job_id AND jobs.due_at >= @cutoff)`),
+      // A key whose job is gone (past retention) is taken over by the new job.
+      idemInsert: db.prepare(`INSERT INTO idempotency_keys (tenant, key, fingerprint, job_id, created_at) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (tenant, key) DO UPDATE SET fingerprint = excluded.fingerprint, job_id = excluded.job_id, created_at = excluded.created_at`),
       cancel: db.prepare<{ id: string; tenant: string; now: number }, Row>(`UPDATE jobs SET state = 'canceled', version = version + 1, updated_at = @now, unnotified_since = @now
         WHERE id = @id AND tenant = @tenant AND state = 'pending' AND due_at > @now RETURNING ${COLUMNS}`),
       dueIds: db.prepare<[number, number], { id: string }>(`SELECT id FROM jobs WHERE state = 'pending' AND due_at <= ? ORDER BY due_at LIMIT ?`),
@@ -124,11 +123,9 @@ export class SqliteJobStore implements JobStore {
     this.createTx = db.transaction((row: Row, claim: IdempotencyClaim | undefined): CreateResult => {
       if (claim) {
         const prior = this.stmt.idemGet.get(row.tenant, claim.key);
-        if (prior) {
-          if (prior.fingerprint !== claim.fingerprint) return { kind: 'mismatch' };
-          const job = this.stmt.getById.get(prior.job_id);
-          if (job) return { kind: 'replayed', job: fromRaw(job) };
-        }
+        // A key lives as long as its job (every engine): once retention deleted the job, the key is free.
+        const job = prior && this.stmt.getById.get(prior.job_id);
+        if (job) return prior.fingerprint === claim.fingerprint ? { kind: 'replayed', job: fromRaw(job) } : { kind: 'mismatch' };
         this.stmt.idemInsert.run(row.tenant, claim.key, claim.fingerprint, row.id, row.created_at);
       }
       this.stmt.insert.run(row);
@@ -271,9 +268,9 @@ export class SqliteJobStore implements JobStore {
     return job;
   }
 
-  /** Forgets the idempotency keys whose job was due before `cutoff` (now minus the retention); returns how many. */
-  pruneIdempotencyKeys(cutoff: number): number {
-    return this.stmt.idemPrune.run({ cutoff }).changes;
+  /** Drops deleted jobs from the read cache (retention deletes on this connection, which the cache cannot see). */
+  forget(ids: readonly string[]): void {
+    for (const id of ids) this.cache.delete(id);
   }
 
   async ping(): Promise<void> {
