@@ -4,7 +4,7 @@
  * the server and prints its req/s and the self time by package and by function. The table of the
  * "second round" in docs/benchmarks.md was made with it, one change at a time.
  *
- * Usage: `node --import tsx bench/read-profile.ts [job|status] [--no-hot-reads]`
+ * Usage: `node --import tsx bench/read-profile.ts [job|status]`
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -24,7 +24,7 @@ const base = `http://127.0.0.1:${port}`;
 const child = spawn(
   process.execPath,
   ['--cpu-prof', '--cpu-prof-dir', join(work, 'prof'), build.bin, '--rate-limit', '0', '--log-level', 'warn', '--data-dir', join(work, 'data'), '--port', String(port), '--host', '127.0.0.1'],
-  { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...(args.includes('--no-hot-reads') ? { JOBWAIT_HOT_READS: 'off' } : {}) } },
+  { stdio: ['ignore', 'inherit', 'inherit'] },
 );
 try {
   for (let i = 0; ; i++) {

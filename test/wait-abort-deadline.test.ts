@@ -37,7 +37,7 @@ const QUIET_MS = 1500;
  */
 async function startServer(t: TestContext, options: ServerOptions = {}, setup?: (app: Awaited<ReturnType<typeof buildServer>>) => void) {
   // The requests are observed by an onRequest hook: plain reads must go through Fastify's pipeline to meet it.
-  const app = await buildServer({ store: 'memory', logLevel: 'silent', hotReads: false, ...options });
+  const app = await buildServer({ store: 'memory', logLevel: 'silent', ...options });
   setup?.(app);
   const arrivals: Arrival[] = [];
   app.addHook('onRequest', async (request) => {

@@ -7,26 +7,26 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import { Ajv } from 'ajv';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { deprecationWarnings } from './config/option-schema.js';
 import { resolveServerOptions, SERVER_SCHEMA, type ResolvedServerOptions, type ServerOptions } from './config/server-options.js';
 import { clientErrorHandler, frameworkErrorHandler, registerProblemHandlers } from './errors/problem-handler.js';
-import { registerAccessControl } from './auth/access-control.js';
+import { AccessControl, accessHook, OPEN_TENANT } from './auth/access-control.js';
 import { bootstrapKeys, readKeysFile } from './auth/bootstrap-keys.js';
 import type { Engine } from './engines/engine.js';
 import { openEngine } from './engines/open-engine.js';
-import { createHttpServer } from './http/http-server.js';
-import { hotReads, type RequestListener } from './http/hot-reads.js';
+import { registerRequestHooks } from './http/request-hooks.js';
 import { requestIdOf } from './http/request-id.js';
 import { SseHub } from './http/sse-hub.js';
 import { JobService } from './jobs/job-service.js';
 import { RetentionSweeper } from './jobs/retention-sweeper.js';
 import { Notifications } from './notify/notifications.js';
 import type { DefaultEndpointLookup } from './notify/webhook-secrets.js';
+import { prettyDestination, resolveLogFormat } from './logging/log-format.js';
 import { jobwaitLoggerOptions } from './logging/log-options.js';
+import { RequestLog } from './logging/request-log.js';
 import { lazyChildLoggerFactory } from './logging/lazy-child-logger.js';
 import { countErrors } from './metrics/count-errors.js';
-import { registerHttpMetrics } from './metrics/http-metrics.js';
 import { ServerMetrics } from './metrics/metrics.js';
 import { metricsRoutes } from './routes/metrics-routes.js';
 import { dashboardRoutes } from './routes/dashboard-routes.js';
@@ -64,8 +64,11 @@ export interface ServerDeps {
   now?: () => number;
   /** A pino logger used as it is (its own level and redaction); `logLevel` then does not apply. */
   logger?: FastifyBaseLogger;
-  /** Where the server's own logger writes its lines (stdout by default). */
-  logStream?: { write(line: string): unknown };
+  /**
+   * Where the server's own logger writes its lines (stdout by default); with `logFormat: 'auto'`,
+   * lines are pretty when it says it is a terminal (`isTTY`).
+   */
+  logStream?: { write(line: string): unknown; isTTY?: boolean };
 }
 
 /** Builds the server. Call `listen()` on the result to serve. */
@@ -74,14 +77,11 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
   const now = deps.now ?? Date.now;
   const rateLimit = opts.rateLimit > 0 ? { perSecond: opts.rateLimit, burst: opts.rateBurst } : undefined;
   const apiKeys = [...opts.apiKeys, ...(opts.apiKeysFile === undefined ? [] : readKeysFile(opts.apiKeysFile))];
-  // Fastify's handler, and in front of it (below, once the service exists) the hot reads.
-  let listener: RequestListener | undefined;
+  const logging = await loggerOption(opts, deps);
   const app = Fastify({
-    serverFactory: (handler, fastifyOptions) => {
-      listener = handler;
-      return createHttpServer(fastifyOptions, (req, res) => listener!(req, res));
-    },
-    ...loggerOption(opts, deps),
+    ...logging.fastify,
+    // One line per request at most, written by the request log (logging/request-log.ts), not Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit,
     trustProxy: opts.trustProxy.length > 0 ? [...opts.trustProxy] : false,
     // The id comes from X-Request-Id when it is sensible (see http/request-id.ts), else it is new.
@@ -138,15 +138,12 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
   metrics.countWaiters({ longPoll: () => service.heldWaits(), sse: () => hub.size });
   metrics.countDeliveries(() => notify.dispatcher.stats());
 
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-  });
-  registerHttpMetrics(app, metrics);
+  const requestLog = new RequestLog(app.log, { lineLevel: logging.pretty ? 'info' : 'debug' });
+  registerRequestHooks(app, metrics, requestLog);
   registerProblemHandlers(app);
-  const access = registerAccessControl(app, { keys, limiter, defaultPolicy: rateLimit, now, onRateLimited: (scope) => metrics.rateLimited.inc({ scope }) });
-  if (opts.hotReads) {
-    listener = hotReads({ now: service.now, store: engine.jobs, access, metrics, log: app.log, isClosing: () => draining }, listener!);
-  }
+  const accessOptions = { keys, limiter, defaultPolicy: rateLimit, now, onRateLimited: (scope: 'key' | 'ip') => metrics.rateLimited.inc({ scope }) };
+  const access = new AccessControl(accessOptions);
+  app.decorateRequest('tenant', OPEN_TENANT);
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',
@@ -154,13 +151,17 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
     },
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   const limits = { service, maxDurationSeconds: opts.maxDurationSeconds, maxWaitSeconds: opts.maxWaitSeconds };
-  await app.register(timerRoutes, limits);
-  await app.register(jobRoutes, { ...limits, refuseCallbackUrl: (url: string) => notify.refuseCallbackUrl(url), waits: metrics });
-  await app.register(eventRoutes, { service, hub, retryMs: SSE_RETRY_MS, waits: metrics });
-  await app.register(notifyRoutes, { service, deliveries: notify.deliveries, secrets: notify.secrets });
+  // The API (the seed's routes and /v1) in one scope behind the key and rate-limit check; the public routes below pay nothing for it.
+  await app.register(async (api) => {
+    api.addHook('onRequest', accessHook(access, accessOptions));
+    await api.register(timerRoutes, limits);
+    await api.register(jobRoutes, { ...limits, refuseCallbackUrl: (url: string) => notify.refuseCallbackUrl(url), waits: metrics });
+    await api.register(eventRoutes, { service, hub, retryMs: SSE_RETRY_MS, waits: metrics });
+    await api.register(notifyRoutes, { service, deliveries: notify.deliveries, secrets: notify.secrets });
+  });
   await app.register(opsRoutes, { store, feed, isDraining: () => draining });
   await app.register(metricsRoutes, { metrics, token: opts.metricsToken });
   await app.register(dashboardRoutes);
@@ -190,7 +191,10 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
     // Webhooks in flight get a moment to finish; pending ones stay stored for the next start.
     await notify.stop();
   });
-  app.addHook('onClose', () => engine.close());
+  app.addHook('onClose', async () => {
+    requestLog.close();
+    await engine.close();
+  });
   return app;
 }
 
@@ -203,10 +207,13 @@ export function createKeyHint(engine: Pick<Engine, 'kind' | 'details'>): string 
   return 'this store keeps no keys: pass them with --api-keys-file or JOBWAIT_API_KEYS';
 }
 
-function loggerOption(opts: ResolvedServerOptions, deps: ServerDeps): Pick<FastifyServerOptions, 'logger' | 'loggerInstance'> {
-  if (deps.logger) return { loggerInstance: deps.logger };
-  if (opts.logLevel === 'silent') return { logger: false };
-  return { logger: { ...jobwaitLoggerOptions(opts.logLevel), ...(deps.logStream ? { stream: deps.logStream } : {}) } };
+/** Fastify's logger options, and whether lines are pretty (for a person) rather than JSON. */
+async function loggerOption(opts: ResolvedServerOptions, deps: ServerDeps): Promise<{ fastify: Pick<FastifyServerOptions, 'logger' | 'loggerInstance'>; pretty: boolean }> {
+  if (deps.logger) return { fastify: { loggerInstance: deps.logger }, pretty: false };
+  if (opts.logLevel === 'silent') return { fastify: { logger: false }, pretty: false };
+  const pretty = resolveLogFormat(opts.logFormat, deps.logStream) === 'pretty';
+  const destination = pretty ? await prettyDestination(deps.logStream) : deps.logStream;
+  return { fastify: { logger: { ...jobwaitLoggerOptions(opts.logLevel), ...(destination ? { stream: destination } : {}) } }, pretty };
 }
 
 /** Bodies are validated strictly (no "10" for 10); query strings, params and headers are text, so they are coerced. */

@@ -1,11 +1,12 @@
 /**
- * Who is asking, and may they ask now: one `onRequest` hook that resolves the
- * tenant from `Authorization: Bearer <key>` (or runs open as one tenant when
- * no key exists) and takes a token from the caller's rate-limit bucket. Every
- * API answer carries the `RateLimit` headers; a long-poll or a stream costs
- * one token however long it is held.
+ * Who is asking, and may they ask now: an `onRequest` hook of the API routes
+ * that resolves the tenant from `Authorization: Bearer <key>` (or runs open as
+ * one tenant when no key exists) and takes a token from the caller's
+ * rate-limit bucket. Every API answer carries the `RateLimit` headers; a
+ * long-poll or a stream costs one token however long it is held. Public routes
+ * (health, metrics, docs, the dashboard) are registered outside its scope.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { problem, sendProblem } from '../errors/problem-handler.js';
 import type { RateLimiter, RateLimitPolicy } from '../ratelimit/rate-limiter.js';
 import { rateLimitHeaders, type RateDecision } from '../ratelimit/token-bucket.js';
@@ -24,8 +25,6 @@ declare module 'fastify' {
     tenant: string;
   }
   interface FastifyContextConfig {
-    /** No key and no rate limit: health, metrics, docs, the dashboard's files. */
-    public?: boolean;
     /** The seed's routes answer `{"error": ...}` rather than problem+json. */
     seed?: boolean;
   }
@@ -58,15 +57,17 @@ export interface Admission {
   scope: 'key' | 'ip';
 }
 
-/**
- * The two questions every API request answers, kept apart so that a path may ask them in its own
- * order (the hot reads authenticate, read, and only then take a token): who is calling, and may
- * they call now.
- */
+/** The two questions every API request answers: who is calling, and may they call now. */
 export class AccessControl {
   private openCache: { open: boolean; until: number } | undefined;
 
   constructor(private readonly options: AccessControlOptions) {}
+
+  /** The cached answer of {@link isOpen} while it is fresh, else undefined (ask {@link isOpen}). */
+  openNow(): boolean | undefined {
+    const cache = this.openCache;
+    return cache && this.options.now() < cache.until ? cache.open : undefined;
+  }
 
   /** True while no API key exists (cached for a second: a key created by `jobwait keys` takes effect within it). */
   async isOpen(): Promise<boolean> {
@@ -93,30 +94,36 @@ export class AccessControl {
   }
 }
 
-/** Installs the hook. Call before registering routes. */
-export function registerAccessControl(app: FastifyInstance, options: AccessControlOptions): AccessControl {
-  const access = new AccessControl(options);
-  app.decorateRequest('tenant', OPEN_TENANT);
-  app.addHook('onRequest', async (request, reply) => {
-    const config = request.routeOptions.config;
-    if (config.public || request.routeOptions.url === undefined || request.url.startsWith('/docs')) return;
+/**
+ * The `onRequest` hook of the API routes (the seed's and `/v1`): add it in their scope only, so
+ * that health, metrics, docs and the dashboard's files pay nothing for it. Callback style: a read
+ * of an open server without rate limits (the cached "no keys" answer) passes without a promise.
+ * @example api.addHook('onRequest', accessHook(new AccessControl(options), options));
+ */
+export function accessHook(access: AccessControl, options: Pick<AccessControlOptions, 'defaultPolicy' | 'onRateLimited'>): onRequestHookHandler {
+  const admit = async (request: FastifyRequest, reply: FastifyReply): Promise<boolean> => {
     const caller = await access.identify(request.headers.authorization);
     if (!caller) {
       reply.header('www-authenticate', 'Bearer realm="jobwait"');
-      return deny(request, reply, 401, 'JOBWAIT_ERR_UNAUTHORIZED', request.headers.authorization ? 'the API key is not valid or was revoked' : 'send an API key as Authorization: Bearer <key>');
+      deny(request, reply, 401, 'JOBWAIT_ERR_UNAUTHORIZED', request.headers.authorization ? 'the API key is not valid or was revoked' : 'send an API key as Authorization: Bearer <key>');
+      return false;
     }
     request.tenant = caller.tenant;
     const admission = await access.take(caller, request.ip);
-    if (!admission) return;
+    if (!admission) return true;
     for (const [name, value] of admission.headers) reply.header(name, value);
     const { decision, policy } = admission;
-    if (!decision.allowed) {
-      options.onRateLimited?.(admission.scope);
-      reply.header('retry-after', String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000))));
-      return deny(request, reply, 429, 'JOBWAIT_ERR_RATE_LIMITED', `rate limit of ${policy.perSecond}/s (burst ${policy.burst}) reached; retry after the Retry-After delay`);
-    }
-  });
-  return access;
+    if (decision.allowed) return true;
+    options.onRateLimited?.(admission.scope);
+    reply.header('retry-after', String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000))));
+    deny(request, reply, 429, 'JOBWAIT_ERR_RATE_LIMITED', `rate limit of ${policy.perSecond}/s (burst ${policy.burst}) reached; retry after the Retry-After delay`);
+    return false;
+  };
+  return (request, reply, done) => {
+    // Open, no limits: every request acts as the one tenant, which `request.tenant` holds from the start.
+    if (options.defaultPolicy === undefined && access.openNow() === true) return done();
+    admit(request, reply).then((allowed) => void (allowed && done()), done);
+  };
 }
 
 async function authenticate(header: string | undefined, keys: KeyStore): Promise<ApiKeyRecord | undefined> {

@@ -155,10 +155,11 @@ describe('the server schema', () => {
     for (const line of SERVER_HELP.split('\n')) assert.ok(line.length <= 100, `${line.length}: ${line}`);
   });
 
-  it('--print-config shows hot reads off while a proxy is trusted', () => {
-    assert.equal(effectiveConfig(parse([]))['hot-reads'], true);
-    assert.equal(effectiveConfig(parse(['--trust-proxy', '127.0.0.1']))['hot-reads'], false);
-    assert.equal(effectiveConfig(parse(['--trust-proxy', '127.0.0.1', '--hot-reads', 'on']))['hot-reads'], false);
+  it('--hot-reads is still accepted, deprecated: a warning, and no line in --print-config', () => {
+    const config = parse(['--hot-reads', 'on']);
+    assert.equal(Object.hasOwn(effectiveConfig(config), 'hot-reads'), false);
+    assert.deepEqual(deprecationWarnings(SERVER_SCHEMA, config.server), ['--hot-reads is deprecated and has no effect: every request takes the one read path (the Fastify routes); accepted so that existing configs still start']);
+    assert.deepEqual(deprecationWarnings(SERVER_SCHEMA, parse([]).server), []);
   });
 
   it('reads what --print-config prints back to the same configuration', () => {

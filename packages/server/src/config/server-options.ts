@@ -5,6 +5,7 @@
  * {@link resolveServerOptions}, the one place that does so.
  */
 import { isIP } from 'node:net';
+import { LOG_FORMATS } from '../logging/log-format.js';
 import { DEFAULT_RETRY_SCHEDULE_MS, normalizeRetrySchedule } from '../notify/retry-schedule.js';
 import { isWebhookSecret } from '../notify/webhook-signature.js';
 import { parseAllowEntry } from '../notify/webhook-target.js';
@@ -95,7 +96,22 @@ export const SERVER_SCHEMA = Object.freeze({
     description: 'API keys accepted from the start (added to the key store)',
   }),
   apiKeysFile: text({ flag: 'api-keys-file', env: 'JOBWAIT_API_KEYS_FILE', arg: 'path', range: 'a file of keys, one per line (# comments)', description: 'more API keys, read at start', problem: (v) => (v === '' ? 'must be a file path' : undefined) }),
-  logLevel: choice({ flag: 'log-level', env: 'JOBWAIT_LOG_LEVEL', arg: 'level', choices: LOG_LEVELS, default: 'info', description: 'least level of the lines logged' }),
+  logLevel: choice({
+    flag: 'log-level',
+    env: 'JOBWAIT_LOG_LEVEL',
+    arg: 'level',
+    choices: LOG_LEVELS,
+    default: 'info',
+    description: 'least level of the lines logged: a line per request at debug, a summary per minute at info',
+  }),
+  logFormat: choice({
+    flag: 'log-format',
+    env: 'JOBWAIT_LOG_FORMAT',
+    arg: 'f',
+    choices: LOG_FORMATS,
+    default: 'auto',
+    description: 'how lines look: auto is pretty (readable, a line per request at info) on a terminal, JSON otherwise',
+  }),
   trustProxy: list({
     flag: 'trust-proxy',
     env: 'JOBWAIT_TRUST_PROXY',
@@ -109,8 +125,8 @@ export const SERVER_SCHEMA = Object.freeze({
     flag: 'hot-reads',
     env: 'JOBWAIT_HOT_READS',
     arg: 'on|off',
-    default: true,
-    description: "plain GET /v1/jobs/{id} and GET /status answered ahead of Fastify's pipeline (same answers); off while --trust-proxy is set",
+    description: 'was: plain reads answered ahead of Fastify',
+    deprecated: 'every request takes the one read path (the Fastify routes); accepted so that existing configs still start',
   }),
   metricsToken: text({
     flag: 'metrics-token',
@@ -200,8 +216,7 @@ export const SERVER_DEFAULTS = Object.freeze(
 
 /**
  * Checks `options` and fills in defaults: the schema's, then those that follow another option
- * (`rateBurst`: twice the rate; `emailRetryScheduleMs`: the webhook schedule; hot reads off behind a
- * trusted proxy). Refusals name the option by `label` (its flag name unless told).
+ * (`rateBurst`: twice the rate; `emailRetryScheduleMs`: the webhook schedule). Refusals name the option by `label` (its flag name unless told).
  */
 export function resolveServerOptions(options: ServerOptions = {}, label?: (key: keyof typeof SERVER_SCHEMA) => string): ResolvedServerOptions {
   const resolved = resolveOptions(SERVER_SCHEMA, options, label);
@@ -210,6 +225,5 @@ export function resolveServerOptions(options: ServerOptions = {}, label?: (key: 
     ...resolved,
     rateBurst,
     emailRetryScheduleMs: resolved.emailRetryScheduleMs ?? resolved.webhookRetryScheduleMs,
-    hotReads: resolved.hotReads && resolved.trustProxy.length === 0,
   });
 }

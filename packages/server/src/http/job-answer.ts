@@ -1,21 +1,24 @@
 /**
- * How a job is read over HTTP, in one place for the two paths that answer
- * `GET /v1/jobs/{id}` (the Fastify route and `http/hot-reads.ts`): the
- * headers of the answer, in the order they are sent, and the version an
- * `If-None-Match` names.
+ * How a job is answered over HTTP (reads, long-polls, creates, cancels, event
+ * streams): its body serialized once per stored record, its headers as one
+ * object, and the version an `If-None-Match` names.
  */
-import { effectiveState, jobEtag, jobView, progressOf, type JobRecord, type JobView } from '../jobs/job-record.js';
+import { effectiveState, jobEtag, jobView, progressOf, type JobRecord } from '../jobs/job-record.js';
 
 /** `Vary` of every read: the answer depends on a long-poll preference and on the ETag the client holds. */
 export const READ_VARY = 'Prefer, If-None-Match';
 
-/** Headers of an answer that carries `view`: ETag, no caching, and `Retry-After` (whole seconds until due) while pending. */
-export function jobHeaders(view: Pick<JobView, 'id' | 'status' | 'version' | 'etaMs'>): [name: string, value: string][] {
-  const headers: [string, string][] = [
-    ['etag', jobEtag(view.id, view.version)],
-    ['cache-control', 'no-store'],
-  ];
-  if (view.status === 'pending') headers.push(['retry-after', String(Math.max(1, Math.ceil(view.etaMs / 1000)))]);
+/** Content type of every JSON answer. */
+export const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * Headers of an answer that carries job `record` as it reads at `now`: JSON, ETag, no caching, and
+ * `Retry-After` (whole seconds until due) while pending.
+ */
+export function jobHeaders(record: JobRecord, now: number): Record<string, string> {
+  const { status, version } = effectiveState(record, now);
+  const headers: Record<string, string> = { 'content-type': JSON_TYPE, etag: jobEtag(record.id, version), 'cache-control': 'no-store' };
+  if (status === 'pending') headers['retry-after'] = String(Math.max(1, Math.ceil(Math.max(0, record.dueAt - now) / 1000)));
   return headers;
 }
 
@@ -40,7 +43,7 @@ const bodies = new WeakMap<JobRecord, string | [head: string, tail: string]>();
 const PROGRESS_KEY = '"progress":';
 const TAIL_KEY = ',"createdAt":';
 
-/** `JSON.stringify(jobView(record, now))`, from a per-record template (the hot reads' body: bench/server, issue 8). */
+/** `JSON.stringify(jobView(record, now))`, from a per-record template: each read fills in two numbers rather than serializing a view. */
 export function jobBody(record: JobRecord, now: number): string {
   const cached = bodies.get(record);
   const pending = effectiveState(record, now).status === 'pending';

@@ -6,6 +6,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { JobStore } from '../store/job-store.js';
 import type { JobRecord } from './job-record.js';
+import { OutageLog } from '../logging/outage-log.js';
 
 const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 /** Jobs settled per store round trip; more are taken in the next round at once. */
@@ -21,13 +22,16 @@ export class DueScheduler {
   private running = false;
   private rerun = false;
   private stopped = false;
+  private readonly outage: OutageLog;
 
   constructor(
     private readonly store: JobStore,
     private readonly settled: (job: JobRecord) => void,
     private readonly log: FastifyBaseLogger,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.outage = new OutageLog(log);
+  }
 
   /** Settles whatever fell due while the server was down, then arms for the next. */
   async start(): Promise<void> {
@@ -77,13 +81,14 @@ export class DueScheduler {
         for (const job of settled) this.settled(job);
         if (settled.length === SETTLE_BATCH) this.rerun = true;
       } while (this.rerun && !this.stopped);
+      this.outage.succeeded('settling due jobs works again');
       if (!this.stopped) {
         const next = await this.store.nextDueAt();
         if (next !== undefined && (this.armedAt === undefined || next < this.armedAt)) this.arm(next);
       }
     } catch (error) {
       // A store hiccup must not kill the scheduler: reads stay right (status follows dueAt), retry soon.
-      this.log.error({ err: error }, 'settling due jobs failed; retrying in 1 s');
+      this.outage.failed(error, 'settling due jobs failed; retrying every second');
       if (!this.stopped) this.arm(this.now() + 1000);
     } finally {
       this.running = false;

@@ -12,6 +12,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { JobStore } from '../store/job-store.js';
 import type { JobRecord } from './job-record.js';
+import { OutageLog } from '../logging/outage-log.js';
 
 /** Options of {@link FinalOutbox}; the defaults are in {@link FINAL_OUTBOX_DEFAULTS}. */
 export interface FinalOutboxOptions {
@@ -37,6 +38,7 @@ export class FinalOutbox {
   private flushing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
+  private readonly outage: OutageLog;
 
   /**
    * @param work does a final job's work and resolves true when all of it succeeded (then it is confirmed).
@@ -49,6 +51,7 @@ export class FinalOutbox {
     options: FinalOutboxOptions = {},
   ) {
     this.options = { ...FINAL_OUTBOX_DEFAULTS, ...options };
+    this.outage = new OutageLog(log, 'warn');
   }
 
   /**
@@ -106,11 +109,11 @@ export class FinalOutbox {
         if (jobs.length > 0) this.log.warn({ jobs: jobs.length }, 'final jobs found without their webhooks/email confirmed (a crash or a lost store reply): doing that work now');
         for (const job of jobs) await this.run(job);
         await this.flush();
-        if (jobs.length < batch) return;
+        if (jobs.length < batch) return this.outage.succeeded('sweeping unconfirmed final jobs works again');
       }
     } catch (error) {
       // The store is unreachable: the next sweep tries again.
-      this.log.warn({ err: error }, 'sweeping unconfirmed final jobs failed');
+      this.outage.failed(error, 'sweeping unconfirmed final jobs failed');
     }
   }
 

@@ -20,6 +20,7 @@ import { DeliverySlots, endpointOf, type SlotStats } from './delivery-slots.js';
 import type { DeliveryStore } from './delivery-store.js';
 import { EndpointHealth, type EndpointHealthOptions } from './endpoint-health.js';
 import { MAX_RETRY_AFTER_MS, MAX_TIMER_DELAY_MS, nextAttemptDelay } from './retry-schedule.js';
+import { OutageLog } from '../logging/outage-log.js';
 
 /** Options of {@link DeliveryDispatcher}. */
 export interface DeliveryDispatcherOptions {
@@ -87,6 +88,7 @@ export class DeliveryDispatcher {
   private ticking: Promise<void> | undefined;
   private kicked = false;
   private stopped = true;
+  private readonly outage: OutageLog;
 
   constructor(
     private readonly store: DeliveryStore,
@@ -103,6 +105,7 @@ export class DeliveryDispatcher {
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? MAX_RETRY_AFTER_MS;
     this.random = options.random ?? Math.random;
     this.now = options.now ?? Date.now;
+    this.outage = new OutageLog(log);
   }
 
   /** Starts the loop; deliveries already due (e.g. left by a previous run) go out at once. */
@@ -192,6 +195,7 @@ export class DeliveryDispatcher {
         await Promise.all(handedBack);
         more = claimed.length === free;
       }
+      this.outage.succeeded('delivery store works again');
       const now = this.now();
       this.slots.prune(now, FORGET_IDLE_MS);
       this.health.prune(now - FORGET_IDLE_MS, (endpoint) => this.slots.inUse(endpoint));
@@ -201,7 +205,7 @@ export class DeliveryDispatcher {
         this.arm(Math.min(this.now() + this.pollIntervalMs, next ?? Number.POSITIVE_INFINITY));
       }
     } catch (error) {
-      this.log.error({ err: error }, `delivery store failed; looking again in ${ERROR_BACKOFF_MS} ms`);
+      this.outage.failed(error, `delivery store failed; looking again every ${ERROR_BACKOFF_MS} ms`);
       this.arm(this.now() + ERROR_BACKOFF_MS);
     }
   }

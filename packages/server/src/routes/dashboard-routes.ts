@@ -7,10 +7,9 @@
 import { readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-// The type augmentations used here (`schema.hide`, `config.public`), so the file also compiles on its own.
+// The type augmentation used here (`schema.hide`), so the file also compiles on its own.
 import type {} from '@fastify/swagger';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type {} from '../auth/access-control.js';
 import { problem, sendProblem } from '../errors/problem-handler.js';
 
 /** Options of {@link dashboardRoutes}. */
@@ -62,12 +61,12 @@ export async function dashboardRoutes(app: FastifyInstance, options: DashboardRo
   });
 
   // Public: the page must load before it can ask for a key; the API calls it makes are keyed.
-  app.get('/', { schema: { hide: true }, config: { public: true } }, async (request, reply) => {
+  app.get('/', { schema: { hide: true } }, async (request, reply) => {
     if (await sendFile(request, reply, indexFile, REVALIDATE)) return reply;
     return notBuilt(request, reply);
   });
 
-  app.get<{ Params: { name: string } }>('/assets/:name', { schema: { hide: true }, config: { public: true } }, async (request, reply) => {
+  app.get<{ Params: { name: string } }>('/assets/:name', { schema: { hide: true } }, async (request, reply) => {
     const { name } = request.params;
     if (ASSET_NAME.test(name) && MEDIA_TYPES[extname(name)] !== undefined) {
       if (await sendFile(request, reply, join(distDir, 'assets', name), HASHED_NAME.test(name) ? IMMUTABLE : REVALIDATE)) return reply;

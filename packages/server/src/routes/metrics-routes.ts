@@ -11,11 +11,11 @@ export interface MetricsRoutesOptions {
   token?: string | undefined;
 }
 
-/** Registers `/metrics`. It skips the API-key hook (`public`): scrapers hold a metrics token, not a tenant's key. */
+/** Registers `/metrics`. It is outside the API keys' scope: scrapers hold a metrics token, not a tenant's key. */
 export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutesOptions): Promise<void> {
   const { metrics, token } = options;
   const expected = token === undefined ? undefined : digest(token);
-  app.get('/metrics', { schema: { hide: true }, config: { public: true } }, async (request, reply) => {
+  app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
     if (expected) {
       const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
       // Compare digests: equal lengths for timingSafeEqual, and no early exit on the first differing byte.

@@ -24,8 +24,8 @@ const READY_TIMEOUT_MS = 2000;
 export async function opsRoutes(app: FastifyInstance, options: OpsRoutesOptions): Promise<void> {
   const timeoutMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS;
   // Process alive and serving HTTP; says nothing about the store (a restart would not fix Redis).
-  app.get('/healthz', { schema: { hide: true }, config: { public: true } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: { hide: true }, config: { public: true } }, async (request, reply) => {
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
     if (options.isDraining()) return reply.code(503).send({ status: 'draining' });
     const checks: [string, () => Promise<void>][] = [['store', () => options.store.ping()]];

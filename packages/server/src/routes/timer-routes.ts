@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { isStoreUnreachable } from '../errors/errors.js';
 import { effectiveState, type JobRecord } from '../jobs/job-record.js';
 import type { JobService } from '../jobs/job-service.js';
+import { JSON_TYPE } from '../http/job-answer.js';
 import { requestedWait } from '../http/prefer.js';
 import { whileConnected } from '../http/while-connected.js';
 import { tenantOf } from './tenant.js';
@@ -18,6 +19,9 @@ export interface TimerRoutesOptions {
   maxDurationSeconds: number;
   maxWaitSeconds: number;
 }
+
+/** The three bodies of `GET /status`, serialized once. */
+const STATUS_BODIES = { pending: '{"result":"pending"}', completed: '{"result":"completed"}', error: '{"result":"error"}' } as const;
 
 /** The seed's `{"error": ...}` answer. */
 function seedError(reply: FastifyReply, status: number, error: string): FastifyReply {
@@ -122,6 +126,6 @@ export async function timerRoutes(app: FastifyInstance, options: TimerRoutesOpti
     }
     const { result, retryAfter } = seedStatus(job, service.now());
     if (retryAfter !== undefined) reply.header('retry-after', retryAfter);
-    return reply.code(200).type('application/json; charset=utf-8').send({ result });
+    return reply.code(200).type(JSON_TYPE).send(STATUS_BODIES[result]);
   });
 }

@@ -1,5 +1,6 @@
 /** ioredis connections as jobwait opens, watches and closes them (store commands and the feed's subscriber). */
 import { Redis, type RedisOptions } from 'ioredis';
+import { reasonOf } from '../../logging/outage-log.js';
 
 /** The few logger methods the Redis store and feed use (pino and Fastify loggers fit). */
 export interface RedisLogger {
@@ -33,7 +34,7 @@ export function watchRedis(redis: Redis, role: string, log?: RedisLogger): void 
   redis.on('error', (error: Error) => {
     if (down) return;
     down = true;
-    log?.warn({ err: error, role }, 'redis connection failed; reconnecting');
+    log?.warn({ role, reason: reasonOf(error) }, 'redis connection failed; reconnecting (logged again once it is back)');
   });
   redis.on('ready', () => {
     if (!down) return;

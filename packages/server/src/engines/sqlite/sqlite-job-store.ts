@@ -29,7 +29,7 @@ interface Row {
 /** A job row as an array, in {@link COLUMNS} order: raw rows skip building an object with 12 named keys per read. */
 type RawRow = [string, string, JobStatus, Outcome, number, number, number, number, number, string | null, string | null, string | null];
 
-/** The columns of {@link RawRow}, for the hot reads. */
+/** The columns of {@link RawRow}, for the reads. */
 const COLUMNS = 'id, tenant, state, outcome, created_at, due_at, updated_at, duration, version, metadata, callback_url, notify_email';
 
 /** A create waiting for the next group commit. */
