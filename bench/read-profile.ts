@@ -30,7 +30,7 @@ try {
   for (let i = 0; ; i++) {
     const up = await fetch(`${base}/healthz`).then((res) => res.ok, () => false);
     if (up) break;
-    if (i > 100) throw new Error('the server did not start');
+    if (i > 600) throw new Error('the server did not start');
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const created = await fetch(`${base}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"duration":3600}' });

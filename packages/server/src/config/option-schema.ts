@@ -275,7 +275,7 @@ const HELP_TEXT_COLUMN = 30;
 /** The `--help` entry of `option`: what it does, its range, default and environment variable. */
 export function helpEntry(option: AnyOption): HelpEntry {
   const name = option.noFlag ? (option.env ?? option.flag) : `--${option.flag}${option.arg ? ` <${option.arg}>` : ''}`;
-  if (option.deprecated !== undefined) return { name, text: `deprecated, no effect: ${option.deprecated}` };
+  if (option.deprecated !== undefined) return { name, text: `deprecated, no effect: ${option.deprecated}${option.env && !option.noFlag ? ` [env: ${option.env}]` : ''}` };
   const value = option.default === undefined ? undefined : option.toJson(option.default);
   const defaultText =
     option.defaultText ??
