@@ -30,7 +30,7 @@ declare module 'fastify' {
   }
 }
 
-/** Options of {@link registerAccessControl}. */
+/** Options of {@link AccessControl} and {@link accessHook}. */
 export interface AccessControlOptions {
   keys: KeyStore;
   limiter: RateLimiter;
