@@ -8,6 +8,7 @@ const runs = [
   ['bench:server', full ? [] : ['--quick']],
   ['bench:cluster', []],
   ['bench:soak', full ? [] : ['--quick']],
+  ['bench:dashboard', full ? [] : ['--quick']],
   ['bench:webhooks', []],
   ['bench:retention', full ? [] : ['--quick']],
 ];

@@ -1,6 +1,7 @@
 /**
- * The dashboard on a busy server, in Debian's Chromium: the list holds still under the pointer,
- * pages back to older jobs, and keeps the jobs one looked up or pinned in a watch list. No timing
+ * The dashboard on a busy server, in Debian's Chromium: a burst of jobs leaves the page's DOM
+ * bounded and its counts equal to the server's; the list holds still under the pointer, pages
+ * back to older jobs, and keeps the jobs one looked up or pinned in a watch list. No timing
  * assertions: every wait is for a state, with a generous timeout.
  */
 import assert from 'node:assert/strict';
@@ -12,10 +13,26 @@ import { startTestServer, type TestServer } from './helpers/jobwait-server.js';
 /** Rows the live list shows at most (the dashboard's page size). */
 const LIVE_ROWS = 50;
 
+interface Counts {
+  counts: Record<'pending' | 'completed' | 'error' | 'canceled', number>;
+  total: number;
+}
+
 async function createJob(server: TestServer, body: Record<string, unknown>): Promise<string> {
   const response = await fetch(`${server.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   assert.equal(response.status, 201);
   return ((await response.json()) as { id: string }).id;
+}
+
+async function serverCounts(server: TestServer): Promise<Counts> {
+  const response = await fetch(`${server.url}/v1/jobs/counts`);
+  assert.equal(response.status, 200);
+  return (await response.json()) as Counts;
+}
+
+/** Elements in the whole page, and rows in the live list. */
+async function domSize(page: Page): Promise<{ elements: number; rows: number }> {
+  return page.evaluate(() => ({ elements: document.getElementsByTagName('*').length, rows: document.querySelectorAll('#job-list li.job').length }));
 }
 
 /** Ids of the live list's rows, top to bottom. */
@@ -33,6 +50,76 @@ describe('dashboard on a busy server, in Chromium', { timeout: 240_000 }, () => 
 
   after(async () => {
     await browser?.close();
+  });
+
+  test('dashboard under a burst of jobs: the DOM stays bounded, counts equal the server\'s once the burst is over, the newest job appears', async () => {
+    const server = await startTestServer({ rateLimit: 0 });
+    let context: BrowserContext | undefined;
+    try {
+      context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const page = await context.newPage();
+      const errors = watchForErrors(page);
+      await page.goto(`${server.url}/`);
+      await page.waitForSelector('#connection[data-state="live"]');
+      await page.waitForSelector('#empty:has-text("No jobs yet")');
+      const idle = await domSize(page);
+
+      // 1,500 short jobs from 25 parallel API clients; every 7th is canceled at once.
+      const JOBS = 1500;
+      const created: string[] = [];
+      let next = 0;
+      const samples: { elements: number; rows: number }[] = [];
+      const client = async (): Promise<void> => {
+        while (next < JOBS) {
+          const n = next++;
+          const id = await createJob(server, { duration: 0.3 + (n % 10) * 0.1, outcome: n % 3 === 0 ? 'error' : 'completed' });
+          created.push(id);
+          if (n % 7 === 0) await fetch(`${server.url}/v1/jobs/${id}`, { method: 'DELETE' });
+          if (n % 150 === 0) samples.push(await domSize(page));
+        }
+      };
+      await Promise.all(Array.from({ length: 25 }, client));
+      samples.push(await domSize(page));
+
+      // Bounded: before issue 22 each job that ever streamed by kept ~9 elements (13,500 here).
+      const bound = idle.elements + LIVE_ROWS * 12 + 60;
+      for (const sample of samples) {
+        assert.ok(sample.rows <= LIVE_ROWS, `at most ${LIVE_ROWS} rows in the live list, saw ${sample.rows}`);
+        assert.ok(sample.elements <= bound, `at most ${bound} elements, saw ${sample.elements}`);
+      }
+
+      // The newest job shows.
+      const newest = created.reduce((a, b) => (a > b ? a : b));
+      await page.waitForSelector(`#job-list li.job[data-id="${newest}"]`, { timeout: 30_000 });
+
+      // Once nothing is pending on the server, the page's counts come to equal the server's.
+      let counts = await serverCounts(server);
+      while (counts.counts.pending > 0) {
+        await page.waitForTimeout(200);
+        counts = await serverCounts(server);
+      }
+      assert.equal(counts.total, JOBS);
+      assert.ok(counts.counts.canceled > 0 && counts.counts.error > 0 && counts.counts.completed > 0);
+      // Anonymous functions only in the page: tsx names named ones with a helper the page lacks.
+      await page.waitForFunction(
+        (want) =>
+          (['total', 'pending', 'completed', 'error', 'canceled'] as const).every(
+            (name) => document.querySelector<HTMLElement>(`[data-count="${name}"]`)?.dataset.value === String(name === 'total' ? want.total : want.counts[name]),
+          ),
+        counts,
+        { timeout: 30_000 },
+      );
+      assert.equal(await page.locator('#running-count').textContent(), '');
+      const end = await domSize(page);
+      assert.equal(end.rows, LIVE_ROWS);
+      assert.ok(end.elements <= bound);
+      // Notices were summed up rather than shown one by one: at most 4 toasts at any time.
+      assert.ok((await page.locator('#toasts .toast').count()) <= 4);
+      assert.deepEqual(errors, []);
+    } finally {
+      await context?.close();
+      await server.close();
+    }
   });
 
   test('holds still under the pointer, pages back to older jobs, and watches jobs found by id or pinned', async () => {

@@ -29,6 +29,12 @@ const PAGE_SIZE = 50;
 const COUNTS_INTERVAL_MS = 500;
 /** Least time between two reads of the first page when the live list ran short of jobs. */
 const REFILL_INTERVAL_MS = 1000;
+/** Least time between two redraws for stream changes, in milliseconds. */
+const STREAM_RENDER_MS = 100;
+/** Time between two steps of the progress bars, in milliseconds. */
+const PROGRESS_TICK_MS = 200;
+/** Pending rows past which the live list drops its animations (stripes, flashes). */
+const BUSY_ROWS = 8;
 /** Where the watched jobs' ids are kept in this browser. */
 const WATCH_STORAGE = 'jobwait.watch';
 
@@ -142,7 +148,7 @@ function upsert(job: Job, receivedAt: number): void {
   if (was === 'pending' && job.status !== 'pending') announceFinished(job);
   if (state.live.needsRefill && state.older === undefined) refill.call();
   counts.call();
-  frames.schedule();
+  streamRender.call();
 }
 
 // ---------------------------------------------------------------- notices
@@ -186,6 +192,12 @@ function showSummary(): void {
 // ---------------------------------------------------------------- rendering
 
 const frames = createFrameScheduler(render);
+/**
+ * Stream changes are drawn at most every {@link STREAM_RENDER_MS}: rows that move 60 times a second
+ * cannot be read, and each redraw of the list costs layout and paint whatever changed.
+ */
+const streamRender = trailingThrottle(() => frames.schedule(), STREAM_RENDER_MS);
+let tickTimer: ReturnType<typeof setTimeout> | undefined;
 let renderedLive = -1;
 let renderedOlder = -1;
 let renderedWatch = -1;
@@ -223,9 +235,18 @@ function render(): void {
   }
   renderCounts();
   renderListStatus();
-  const pending = listView.tick(now, state.skewMs) + watchView.tick(now, state.skewMs);
-  // The bars move on every frame while any job shown is pending.
-  if (pending > 0) frames.schedule();
+  const livePending = listView.tick(now, state.skewMs);
+  const pending = livePending + watchView.tick(now, state.skewMs);
+  // Many moving bars: no stripes or flashes, whose every frame is a repaint.
+  const busy = String(livePending > BUSY_ROWS);
+  if (ui.list.dataset.busy !== busy) ui.list.dataset.busy = busy;
+  // The bars move on a few times a second while any job shown is pending.
+  if (pending > 0 && tickTimer === undefined) {
+    tickTimer = setTimeout(() => {
+      tickTimer = undefined;
+      frames.schedule();
+    }, PROGRESS_TICK_MS);
+  }
 }
 
 function renderCounts(): void {
@@ -237,8 +258,7 @@ function renderCounts(): void {
     if (value !== undefined) element.dataset.value = String(value);
     else delete element.dataset.value;
   }
-  // Until the server counts, the rows shown are all the page knows of.
-  const running = counts?.counts.pending ?? new Set([...listView.jobs, ...state.watch.jobs].filter((job) => job.status === 'pending').map((job) => job.id)).size;
+  const running = counts?.counts.pending ?? 0;
   setText(ui.runningCount, running > 0 ? `${numberFormat.format(running)} running` : '');
   const title = running > 0 ? `(${numberFormat.format(running)}) jobwait` : 'jobwait';
   if (document.title !== title) document.title = title;
@@ -388,7 +408,7 @@ async function loadFirstPage(): Promise<void> {
 const refill = trailingThrottle(() => (state.live.needsRefill && state.older === undefined ? loadFirstPage() : undefined), REFILL_INTERVAL_MS);
 
 /** Set when the server cannot count (an older server): the counts stay hidden. */
-let countsUnavailable = true;
+let countsUnavailable = false;
 
 /** Reads the counts again, at most every {@link COUNTS_INTERVAL_MS}, and once more after the last change. */
 const counts = trailingThrottle(async () => {

@@ -24,6 +24,9 @@ for _, ref in ipairs(refs) do
     redis.call('DEL', prefix .. 'job:' .. id)
     redis.call('ZREM', prefix .. 't:' .. tenant .. ':jobs', id)
     redis.call('ZREM', prefix .. 't:' .. tenant .. ':changes', id)
+    for _, state in ipairs({'pending', 'completed', 'error', 'canceled'}) do
+      redis.call('SREM', prefix .. 't:' .. tenant .. ':status:' .. state, id)
+    end
     redis.call('ZREM', KEYS[2], ref)
     jobs = jobs + 1
     local index = prefix .. 'dlvjob:' .. uri_component(unescape(tenant)) .. ':' .. uri_component(id)

@@ -12,6 +12,9 @@ for _, ref in ipairs(refs) do
   local s = redis.call('HMGET', key, 'state', 'outcome', 'due_at')
   if s[1] == 'pending' then
     redis.call('HSET', key, 'state', s[2], 'updated_at', s[3])
+    local status = ARGV[5] .. 't:' .. string.sub(ref, 1, sep - 1) .. ':status:'
+    redis.call('SREM', status .. 'pending', id)
+    redis.call('SADD', status .. s[2], id)
     redis.call('HINCRBY', key, 'version', 1)
     out[#out + 1] = redis.call('HGETALL', key)
     local expireAt = string.format('%.0f', tonumber(s[3]) + tonumber(ARGV[4]))

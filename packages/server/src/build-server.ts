@@ -31,6 +31,7 @@ import { ServerMetrics } from './metrics/metrics.js';
 import { metricsRoutes } from './routes/metrics-routes.js';
 import { dashboardRoutes } from './routes/dashboard-routes.js';
 import { eventRoutes } from './routes/event-routes.js';
+import { jobCountRoutes } from './routes/job-count-routes.js';
 import { jobRoutes } from './routes/job-routes.js';
 import { notifyRoutes } from './routes/notify-routes.js';
 import { opsRoutes } from './routes/ops-routes.js';
@@ -159,6 +160,7 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
     api.addHook('onRequest', accessHook(access, accessOptions));
     await api.register(timerRoutes, limits);
     await api.register(jobRoutes, { ...limits, refuseCallbackUrl: (url: string) => notify.refuseCallbackUrl(url), waits: metrics });
+    await api.register(jobCountRoutes, { service });
     await api.register(eventRoutes, { service, hub, retryMs: SSE_RETRY_MS, waits: metrics });
     await api.register(notifyRoutes, { service, deliveries: notify.deliveries, secrets: notify.secrets });
   });

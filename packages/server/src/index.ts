@@ -5,7 +5,7 @@ export { resolveServerOptions, SERVER_DEFAULTS, SERVER_SCHEMA, type ResolvedServ
 export type { Option, OptionsOf, ResolvedOf, Schema } from './config/option-schema.js';
 export { effectiveConfig, parseServerConfig, SERVER_HELP, type ServerConfig } from './config/server-config.js';
 export { startServer, type RunningServer } from './start-server.js';
-export type { JobStore, CreateResult, CancelResult, IdempotencyClaim, ListQuery } from './store/job-store.js';
+export type { JobStore, JobCounts, CreateResult, CancelResult, IdempotencyClaim, ListQuery } from './store/job-store.js';
 export type { ChangeFeed, JobChange, ChangeListener, Unsubscribe } from './feed/change-feed.js';
 export { openEngine, type EngineOptions } from './engines/open-engine.js';
 export type { Engine, EngineKind } from './engines/engine.js';

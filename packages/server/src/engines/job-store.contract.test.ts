@@ -115,6 +115,34 @@ for (const harness of harnesses) {
       assert.deepEqual(await store.list('tenant-a', { status: 'pending', limit: 10 }, T0), [done, failed, running].map((j) => ({ ...j })).reverse());
     });
 
+    it('counts jobs by status as reads show them, through create, cancel and settle, per tenant', async () => {
+      const zero = { pending: 0, completed: 0, error: 0, canceled: 0 };
+      assert.deepEqual(await store.countByStatus('tenant-a', T0), zero);
+      const done = makeJob({ dueIn: 100, outcome: 'completed' });
+      const failed = makeJob({ dueIn: 100, outcome: 'error' });
+      const running = makeJob({ dueIn: 60_000 });
+      const canceled = makeJob({ dueIn: 60_000 });
+      const other = makeJob({ tenant: 'tenant-b', dueIn: 100 });
+      for (const job of [done, failed, running, canceled, other]) await store.create(job);
+      // A replayed create is not a second job.
+      await store.create(makeJob({ dueIn: 60_000 }), { key: 'k', fingerprint: 'f' });
+      await store.create(makeJob({ dueIn: 60_000 }), { key: 'k', fingerprint: 'f' });
+      assert.deepEqual(await store.countByStatus('tenant-a', T0), { ...zero, pending: 5 });
+      await store.cancel('tenant-a', canceled.id, T0 + 50);
+      await store.cancel('tenant-a', canceled.id, T0 + 60);
+      assert.deepEqual(await store.countByStatus('tenant-a', T0 + 50), { ...zero, pending: 4, canceled: 1 });
+      // Past due and not settled yet: counted as its outcome, as a read shows it.
+      const due = { ...zero, pending: 2, completed: 1, error: 1, canceled: 1 };
+      assert.deepEqual(await store.countByStatus('tenant-a', T0 + 200), due);
+      await store.settleDue(T0 + 200, 10);
+      assert.deepEqual(await store.countByStatus('tenant-a', T0 + 200), due);
+      assert.deepEqual(await store.countByStatus('tenant-b', T0 + 200), { ...zero, completed: 1 });
+      // Each count is what the list of that status holds.
+      for (const status of ['pending', 'completed', 'error', 'canceled'] as const) {
+        assert.equal((await store.list('tenant-a', { status, limit: 100 }, T0 + 200)).length, due[status], status);
+      }
+    });
+
     it('cancels a pending job once; a finished, past-due, foreign or unknown job is not canceled', async () => {
       const job = makeJob({ dueIn: 60_000 });
       const pastDue = makeJob({ dueIn: 100 });

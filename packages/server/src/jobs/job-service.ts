@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { IdempotencyMismatchError, JobFinishedError, JobNotFoundError } from '../errors/errors.js';
 import type { ChangeFeed, ChangeListener, Unsubscribe } from '../feed/change-feed.js';
-import type { JobStore } from '../store/job-store.js';
+import type { JobCounts, JobStore } from '../store/job-store.js';
 import { DueScheduler } from './due-scheduler.js';
 import { FinalOutbox, type FinalOutboxOptions } from './final-outbox.js';
 import { JobIdFactory, isJobId } from './job-id.js';
@@ -193,6 +193,11 @@ export class JobService {
     if (jobs.length <= query.limit) return { jobs };
     jobs.length = query.limit;
     return { jobs, nextCursor: jobs[jobs.length - 1]!.id };
+  }
+
+  /** The tenant's jobs by status, as reads show them at `now`. */
+  async countByStatus(tenant: string, now: number = this.now()): Promise<JobCounts> {
+    return this.store.countByStatus(tenant, now);
   }
 
   /** Cancels a pending job; canceling a canceled job returns it as it is; a finished job is a conflict. */

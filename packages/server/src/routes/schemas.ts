@@ -80,6 +80,24 @@ export type ListJobsQuery = Static<typeof ListJobsQuery>;
 /** A page of jobs. */
 export const JobPageSchema = Type.Object({ jobs: Type.Array(Type.Ref('Job')), nextCursor: Type.Optional(Type.String()) });
 
+/** Answer of `GET /v1/jobs/counts`. */
+export const JobCountsSchema = Type.Object(
+  {
+    counts: Type.Object(
+      {
+        pending: Type.Integer({ minimum: 0 }),
+        completed: Type.Integer({ minimum: 0 }),
+        error: Type.Integer({ minimum: 0 }),
+        canceled: Type.Integer({ minimum: 0 }),
+      },
+      { additionalProperties: false, description: "the key's jobs by status, as reads show them at `at`" },
+    ),
+    total: Type.Integer({ minimum: 0, description: 'the sum of the counts' }),
+    at: Type.String({ format: 'date-time', description: 'when the server counted' }),
+  },
+  { additionalProperties: false },
+);
+
 /** An RFC 9457 problem. */
 export const ProblemSchema = Type.Object(
   {

@@ -22,6 +22,9 @@ export interface ListQuery {
   limit: number;
 }
 
+/** Jobs by status. */
+export type JobCounts = Record<JobStatus, number>;
+
 /** The outcome of a cancel. */
 export type CancelResult = { kind: 'canceled'; job: JobRecord } | { kind: 'final'; job: JobRecord } | { kind: 'missing' };
 
@@ -33,6 +36,11 @@ export interface JobStore {
   get(tenant: string, id: string): Promise<JobRecord | undefined>;
   /** Newest first; `status` filters on the effective status at `now`. */
   list(tenant: string, query: ListQuery, now: number): Promise<JobRecord[]>;
+  /**
+   * The tenant's jobs by effective status at `now` (as reads show them: a pending job past its due
+   * time counts as its outcome). Kept by the store as jobs change, so it costs the same at any volume.
+   */
+  countByStatus(tenant: string, now: number): Promise<JobCounts>;
   /** Jobs of `tenant` whose effective change time is at or after `since` (for stream resume), oldest first. */
   changedSince(tenant: string, since: number, now: number, limit: number): Promise<JobRecord[]>;
   /** Cancels a job that is still pending at `now`. */

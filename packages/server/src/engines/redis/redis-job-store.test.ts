@@ -10,8 +10,9 @@ import { deleteKeys, TEST_REDIS_URL, testRedis, uniquePrefix } from '../../../..
 import { JobIdFactory } from '../../jobs/job-id.js';
 import type { JobRecord } from '../../jobs/job-record.js';
 import { openRedisEngine } from './redis-engine.js';
-import type { RedisJobStore } from './redis-job-store.js';
-import { tenantKey } from './redis-keys.js';
+import { RedisJobStore } from './redis-job-store.js';
+import { redisKeys, tenantKey } from './redis-keys.js';
+import { defineScripts } from './redis-scripts.js';
 
 const ids = new JobIdFactory();
 
@@ -120,6 +121,26 @@ describe('RedisJobStore retention and indexes', () => {
     assert.equal(await redis.zcard(`${prefix}t:public:changes`), 1);
     assert.equal(await redis.zcard(`${prefix}expiring`), 0);
     assert.equal(await redis.exists(`${prefix}job:${settled.id}`), 0);
+    assert.deepEqual(await store.countByStatus('public', now + 61_000), { pending: 1, completed: 0, error: 0, canceled: 0 }, 'cleaned jobs leave the counts');
+  });
+
+  it('fills the counts of jobs stored before the status sets, a batch per call, and keeps them from then on', async () => {
+    const prefix = newPrefix();
+    const writer = openStore(prefix);
+    const now = Date.now();
+    const jobs = Array.from({ length: 7 }, (_, i) => ({ ...makeJob('public', i < 3 ? 10 : 60_000, now), outcome: i === 1 ? ('error' as const) : ('completed' as const) }));
+    for (const job of jobs) await writer.create(job);
+    await writer.settleDue(now + 20, 10);
+    await writer.cancel('public', jobs[3]!.id, now + 30);
+    const counts = { pending: 3, completed: 2, error: 1, canceled: 1 };
+    assert.deepEqual(await writer.countByStatus('public', now + 30), counts);
+    // As a store before the status sets left its data: no sets, no marker.
+    await redis.del(...['pending', 'completed', 'error', 'canceled'].map((state) => `${prefix}t:public:status:${state}`), `${prefix}t:public:counted`);
+    const reader = new RedisJobStore({ redis, keys: redisKeys(prefix), scripts: defineScripts(redis), retentionSeconds: 604_800, countBuildBatch: 2 });
+    assert.deepEqual(await reader.countByStatus('public', now + 30), counts);
+    assert.equal(await redis.get(`${prefix}t:public:counted`), 'done');
+    await writer.cancel('public', jobs[4]!.id, now + 40);
+    assert.deepEqual(await reader.countByStatus('public', now + 40), { ...counts, pending: 2, canceled: 2 });
   });
 
   it('drops index entries of jobs that vanished when a list or a resume meets them', async () => {
@@ -162,6 +183,7 @@ describe('RedisJobStore retention and indexes', () => {
     for (const [i, tenant] of tenants.entries()) {
       assert.equal((await store.getCurrentTimer(tenant))?.id, jobs[i]!.id);
       assert.equal((await store.cancel(tenant, jobs[i]!.id, now)).kind, 'final');
+      assert.deepEqual(await store.countByStatus(tenant, now + 20), { pending: 0, completed: 1, error: 0, canceled: 0 }, tenant);
     }
     // Current timers outlive retention; once replaced, they expire like any finished job.
     assert.equal((await store.prune(now + 8 * 86_400_000, 500)).jobs, 0);

@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis';
 import type { JobRecord, JobStatus } from '../../jobs/job-record.js';
 import type { Outcome } from '../../jobs/outcome.js';
 import type { PruneCounts } from '../../jobs/retention-sweeper.js';
-import type { CancelResult, CreateResult, IdempotencyClaim, JobStore, ListQuery } from '../../store/job-store.js';
+import type { CancelResult, CreateResult, IdempotencyClaim, JobCounts, JobStore, ListQuery } from '../../store/job-store.js';
 import type { RedisKeys } from './redis-keys.js';
 import type { RedisScripts } from './redis-scripts.js';
 
@@ -18,6 +18,10 @@ import type { RedisScripts } from './redis-scripts.js';
 const LIST_SCAN_BUDGET = 1000;
 /** Most candidates one `changedSince` considers (a resume after a long absence is bounded like SQLite's LIMIT). */
 const CHANGED_SINCE_CAP = 10_000;
+/** Jobs stored before the status sets existed, added to them per count script call (a few ms of Redis time). */
+const COUNT_BUILD_BATCH = 2000;
+/** The status sets, in the order count-jobs takes and returns them. */
+const COUNTED_STATUSES: readonly JobStatus[] = ['pending', 'completed', 'error', 'canceled'];
 /** `/readyz` must answer quickly even when Redis hangs. */
 const PING_TIMEOUT_MS = 1000;
 
@@ -30,6 +34,11 @@ export interface RedisJobStoreOptions {
   scripts: RedisScripts;
   /** How long a finished job is kept, in seconds. */
   retentionSeconds: number;
+  /**
+   * Jobs stored before the status sets existed that one count script call adds to them.
+   * @default 2000
+   */
+  countBuildBatch?: number;
 }
 
 /** {@link JobStore} on Redis, shared by every instance of a cluster. */
@@ -38,12 +47,14 @@ export class RedisJobStore implements JobStore {
   private readonly keys: RedisKeys;
   private readonly scripts: RedisScripts;
   private readonly retentionMs: number;
+  private readonly countBuildBatch: number;
 
   constructor(options: RedisJobStoreOptions) {
     this.redis = options.redis;
     this.keys = options.keys;
     this.scripts = options.scripts;
     this.retentionMs = options.retentionSeconds * 1000;
+    this.countBuildBatch = options.countBuildBatch ?? COUNT_BUILD_BATCH;
   }
 
   async create(job: JobRecord, idempotency?: IdempotencyClaim): Promise<CreateResult> {
@@ -54,7 +65,7 @@ export class RedisJobStore implements JobStore {
     const idemTtlMs = Math.max(1, job.dueAt - job.createdAt) + this.retentionMs;
     const [kind, flat] = await this.scripts.run<[string, Flat?]>(
       'create-job',
-      [k.job(job.id), k.tenantJobs(job.tenant), k.tenantChanges(job.tenant), k.due, k.expiring, idempotency ? k.idempotency(job.tenant, idempotency.key) : ''],
+      [k.job(job.id), k.tenantJobs(job.tenant), k.tenantChanges(job.tenant), k.due, k.expiring, idempotency ? k.idempotency(job.tenant, idempotency.key) : '', k.tenantStatus(job.tenant, job.state)],
       [job.id, k.ref(job.tenant, job.id), pending ? job.dueAt : job.updatedAt, pending ? job.dueAt : '', expireAt, idempotency?.fingerprint ?? '', Math.round(idemTtlMs), k.job(''), ...toFields(job)],
     );
     if (kind === 'mismatch') return { kind: 'mismatch' };
@@ -86,6 +97,23 @@ export class RedisJobStore implements JobStore {
     return out;
   }
 
+  /**
+   * Sizes of the tenant's status sets, with overdue pending jobs moved to their outcome. The first
+   * count of a tenant whose jobs were stored before the sets existed fills them first, a batch per
+   * script call, so no call holds Redis for long. A job past its retention leaves the counts when
+   * {@link cleanupExpired} removes it (within a minute), while reads stop showing it at once.
+   */
+  async countByStatus(tenant: string, now: number): Promise<JobCounts> {
+    const k = this.keys;
+    const keys = [...COUNTED_STATUSES.map((state) => k.tenantStatus(tenant, state)), k.tenantCounted(tenant), k.tenantJobs(tenant), k.due];
+    for (;;) {
+      const reply = await this.scripts.run<['building'] | [number, number, number, number]>('count-jobs', keys, [k.job(''), now, k.ref(tenant, ''), this.countBuildBatch]);
+      if (reply[0] === 'building') continue;
+      const [pending, completed, error, canceled] = reply as [number, number, number, number];
+      return { pending, completed, error, canceled };
+    }
+  }
+
   async changedSince(tenant: string, since: number, now: number, limit: number): Promise<JobRecord[]> {
     const flats = await this.scripts.run<Flat[]>('changed-since', [this.keys.tenantChanges(tenant)], [this.keys.job(''), since, now, CHANGED_SINCE_CAP]);
     return flats
@@ -98,7 +126,7 @@ export class RedisJobStore implements JobStore {
     const k = this.keys;
     const [kind, flat] = await this.scripts.run<[string, Flat?]>(
       'cancel-job',
-      [k.job(id), k.due, k.expiring, k.tenantChanges(tenant), k.unnotified, k.timer(tenant)],
+      [k.job(id), k.due, k.expiring, k.tenantChanges(tenant), k.unnotified, k.timer(tenant), k.tenantStatus(tenant, 'pending'), k.tenantStatus(tenant, 'canceled')],
       [tenant, now, now + this.retentionMs, k.ref(tenant, id), id],
     );
     if (kind === 'canceled') return { kind: 'canceled', job: fromFlat(flat!) };

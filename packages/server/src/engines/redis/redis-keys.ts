@@ -9,6 +9,10 @@
  * - `t:<t>:jobs` — sorted set (all scores 0) of the tenant's ids: ULIDs sort in
  *   creation order, so ZREVRANGEBYLEX lists newest first and a cursor is an id.
  * - `t:<t>:changes` — the tenant's ids by the time of their latest effective change.
+ * - `t:<t>:status:<state>` — set of the tenant's ids by stored state (pending, completed, error,
+ *   canceled), kept by the scripts that create, settle, cancel and clean up jobs; their sizes are the counts.
+ * - `t:<t>:counted` — `done` once those sets hold every job of the tenant (jobs stored before the
+ *   sets existed are added by lua/count-jobs-7.lua, a batch per call; the value is the last id added until then).
  * - `t:<t>:idem:<key>` — hash {fingerprint, job} of an Idempotency-Key; expires `retention` after its
  *   job's due time, and counts only while its job exists.
  * - `t:<t>:timer` — id of the tenant's seed-API current timer.
@@ -21,9 +25,10 @@
  * `dlvjob:<tenant>:<jobId>` (URI-encoded parts), `dlv-disabled`, `dlv-settings`, `dlv-claim:<token>`.
  * Rate limits: `ratelimit:<bucket>`. Change feed: the pub/sub channel `changes`.
  *
- * lua/cleanup-expired-2.lua builds `job:<id>`, `t:<t>:jobs`, `t:<t>:changes`, `t:<t>:timer`,
- * `dlvjob:…` and `dlv:<id>` from the prefix itself (lua/settle-due-3.lua `t:<t>:timer`), so scripts need one Redis primary (standalone or Sentinel), not Redis Cluster.
+ * lua/cleanup-expired-2.lua builds `job:<id>`, `t:<t>:jobs`, `t:<t>:changes`, `t:<t>:status:<state>`, `t:<t>:timer`,
+ * `dlvjob:…` and `dlv:<id>` from the prefix itself (lua/settle-due-3.lua `t:<t>:timer` and `t:<t>:status:<state>`), so scripts need one Redis primary (standalone or Sentinel), not Redis Cluster.
  */
+import type { JobStatus } from '../../jobs/job-record.js';
 
 /** The key names under one prefix. */
 export interface RedisKeys {
@@ -31,6 +36,9 @@ export interface RedisKeys {
   job(id: string): string;
   tenantJobs(tenant: string): string;
   tenantChanges(tenant: string): string;
+  /** The set of the tenant's ids whose stored state is `state`. */
+  tenantStatus(tenant: string, state: JobStatus): string;
+  tenantCounted(tenant: string): string;
   idempotency(tenant: string, key: string): string;
   timer(tenant: string): string;
   /** `<t>|<id>`: a job's member in the due, expiring and unnotified sets. */
@@ -59,6 +67,8 @@ export function redisKeys(prefix: string): RedisKeys {
     job: (id) => `${prefix}job:${id}`,
     tenantJobs: (tenant) => `${prefix}t:${tenantKey(tenant)}:jobs`,
     tenantChanges: (tenant) => `${prefix}t:${tenantKey(tenant)}:changes`,
+    tenantStatus: (tenant, state) => `${prefix}t:${tenantKey(tenant)}:status:${state}`,
+    tenantCounted: (tenant) => `${prefix}t:${tenantKey(tenant)}:counted`,
     idempotency: (tenant, key) => `${prefix}t:${tenantKey(tenant)}:idem:${key}`,
     timer: (tenant) => `${prefix}t:${tenantKey(tenant)}:timer`,
     ref: (tenant, id) => `${tenantKey(tenant)}|${id}`,

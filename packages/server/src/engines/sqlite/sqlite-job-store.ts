@@ -8,7 +8,7 @@
 import type Database from 'better-sqlite3';
 import type { JobRecord, JobStatus } from '../../jobs/job-record.js';
 import type { Outcome } from '../../jobs/outcome.js';
-import type { CancelResult, CreateResult, IdempotencyClaim, JobStore, ListQuery } from '../../store/job-store.js';
+import type { CancelResult, CreateResult, IdempotencyClaim, JobCounts, JobStore, ListQuery } from '../../store/job-store.js';
 import { RecordCache } from './record-cache.js';
 
 interface Row {
@@ -72,6 +72,34 @@ CREATE TABLE IF NOT EXISTS current_timers (
 ) WITHOUT ROWID;
 `;
 
+/**
+ * Jobs by tenant and stored state, kept by triggers in the same transaction as every change of a
+ * row (insert, change of state, delete), so reading them costs the same at any volume. Made by
+ * {@link migrate}, which fills it from the rows already there.
+ */
+const COUNTS_SCHEMA = `
+CREATE TABLE job_counts (
+  tenant TEXT NOT NULL,
+  state TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY (tenant, state)
+) WITHOUT ROWID;
+CREATE TRIGGER job_counts_insert AFTER INSERT ON jobs BEGIN
+  INSERT INTO job_counts (tenant, state, n) VALUES (NEW.tenant, NEW.state, 1)
+    ON CONFLICT (tenant, state) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER job_counts_update AFTER UPDATE OF tenant, state ON jobs
+  WHEN OLD.state IS NOT NEW.state OR OLD.tenant IS NOT NEW.tenant BEGIN
+  UPDATE job_counts SET n = n - 1 WHERE tenant = OLD.tenant AND state = OLD.state;
+  INSERT INTO job_counts (tenant, state, n) VALUES (NEW.tenant, NEW.state, 1)
+    ON CONFLICT (tenant, state) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER job_counts_delete AFTER DELETE ON jobs BEGIN
+  UPDATE job_counts SET n = n - 1 WHERE tenant = OLD.tenant AND state = OLD.state;
+END;
+INSERT INTO job_counts (tenant, state, n) SELECT tenant, state, COUNT(*) FROM jobs GROUP BY tenant, state;
+`;
+
 /** Effective-status filters: a pending row past its due time already counts as its outcome. */
 const STATUS_FILTER: Record<JobStatus, string> = {
   pending: `state = 'pending' AND due_at > @now`,
@@ -116,6 +144,12 @@ export class SqliteJobStore implements JobStore {
           OR (state = 'pending' AND due_at >= @since AND due_at <= @now)
           OR created_at >= @since)
         ORDER BY id LIMIT @limit`),
+      counts: db.prepare<[string], { state: JobStatus; n: number }>('SELECT state, n FROM job_counts WHERE tenant = ?'),
+      // Pending rows past due, which reads already show as their outcome. Few (the scheduler settles
+      // them within moments), and found through the partial index on due_at.
+      overdue: db.prepare<[number, string], { outcome: Outcome; n: number }>(
+        `SELECT outcome, COUNT(*) AS n FROM jobs WHERE state = 'pending' AND due_at <= ? AND tenant = ? GROUP BY outcome`,
+      ),
       ping: db.prepare('SELECT 1'),
       dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
     };
@@ -221,6 +255,16 @@ export class SqliteJobStore implements JobStore {
     return stmt.all(params).map(fromRow);
   }
 
+  async countByStatus(tenant: string, now: number): Promise<JobCounts> {
+    const counts: JobCounts = { pending: 0, completed: 0, error: 0, canceled: 0 };
+    for (const { state, n } of this.stmt.counts.all(tenant)) counts[state] = n;
+    for (const { outcome, n } of this.stmt.overdue.all(now, tenant)) {
+      counts.pending -= n;
+      counts[outcome] += n;
+    }
+    return counts;
+  }
+
   async changedSince(tenant: string, since: number, now: number, limit: number): Promise<JobRecord[]> {
     return this.stmt.changedSince.all({ tenant, since, now, limit }).map(fromRow);
   }
@@ -285,12 +329,19 @@ export class SqliteJobStore implements JobStore {
 
 /**
  * Brings a file made by an earlier version up to this schema. `unnotified_since` came later: rows
- * from before it count as notified (NULL), so an upgrade re-sends nothing.
+ * from before it count as notified (NULL), so an upgrade re-sends nothing. `job_counts` came
+ * later too: it is filled from the rows there.
  */
 function migrate(db: Database.Database): void {
   const columns = db.prepare<[], { name: string }>('PRAGMA table_info(jobs)').all();
   if (!columns.some((column) => column.name === 'unnotified_since')) db.exec('ALTER TABLE jobs ADD COLUMN unnotified_since INTEGER');
   db.exec('CREATE INDEX IF NOT EXISTS jobs_unnotified ON jobs (unnotified_since) WHERE unnotified_since IS NOT NULL');
+  // The counts and their triggers came later: made and filled in one write transaction, so a
+  // row another process writes meanwhile is either counted by the fill or by a trigger, never both.
+  db.transaction(() => {
+    const made = db.prepare<[], { name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'job_counts'`).get();
+    if (!made) db.exec(COUNTS_SCHEMA);
+  }).immediate();
 }
 
 function toRow(job: JobRecord): Row {

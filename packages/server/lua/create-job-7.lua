@@ -1,4 +1,5 @@
--- KEYS: 1 job, 2 tenant index, 3 tenant changes, 4 due, 5 expiring, 6 idempotency key ('' for none)
+-- KEYS: 1 job, 2 tenant index, 3 tenant changes, 4 due, 5 expiring, 6 idempotency key ('' for none),
+--       7 the tenant's status set of the job's state
 -- ARGV: 1 id, 2 ref, 3 change score, 4 due score ('' unless pending), 5 expire-at ms ('' unless final),
 --       6 fingerprint, 7 idempotency ttl ms, 8 job key prefix, 9.. field/value pairs
 if KEYS[6] ~= '' then
@@ -21,6 +22,7 @@ end
 redis.call('HSET', KEYS[1], unpack(ARGV, 9))
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+redis.call('SADD', KEYS[7], ARGV[1])
 if ARGV[4] ~= '' then redis.call('ZADD', KEYS[4], ARGV[4], ARGV[2]) end
 if ARGV[5] ~= '' then
   redis.call('PEXPIREAT', KEYS[1], ARGV[5])
