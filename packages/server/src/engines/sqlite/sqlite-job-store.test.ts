@@ -26,7 +26,7 @@ describe('SqliteJobStore counts', () => {
       before.close();
 
       const now = FIXTURE_PENDING_CREATED_AT + 1000;
-      let engine = openSqliteEngine({ dataDir: dir, now: () => now });
+      let engine = openSqliteEngine({ dataDir: dir, retentionSeconds: 604_800, now: () => now });
       assert.deepEqual(await engine.jobs.countByStatus('public', now), { pending: 1, completed: 3, error: 1, canceled: 1 });
       const id = new JobIdFactory().next(now);
       await engine.jobs.create({ id, tenant: 'public', state: 'pending', outcome: 'error', createdAt: now, dueAt: now + 10, updatedAt: now, duration: 0.01, version: 1 });
@@ -34,7 +34,7 @@ describe('SqliteJobStore counts', () => {
       await engine.close();
 
       // Opened again: filled once, not twice.
-      engine = openSqliteEngine({ dataDir: dir, now: () => now });
+      engine = openSqliteEngine({ dataDir: dir, retentionSeconds: 604_800, now: () => now });
       assert.deepEqual(await engine.jobs.countByStatus('public', now + 10), { pending: 1, completed: 3, error: 2, canceled: 1 });
       assert.deepEqual(await engine.jobs.countByStatus('someone-else', now), { pending: 0, completed: 0, error: 0, canceled: 0 });
       await engine.close();
@@ -45,7 +45,7 @@ describe('SqliteJobStore counts', () => {
 
   it('counts rows another connection writes to the same file (the triggers live in the file)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'jobwait-counts-'));
-    const engine = openSqliteEngine({ dataDir: dir, now: () => Date.now() });
+    const engine = openSqliteEngine({ dataDir: dir, retentionSeconds: 604_800, now: () => Date.now() });
     try {
       const other = new Database(join(dir, 'jobwait.db'));
       const now = Date.now();
