@@ -107,8 +107,10 @@ const started = Date.now();
 const stopAt = started + minutes * 60_000;
 const seconds: Second[] = [];
 const samples: Sample[] = [];
-const recent: string[] = [];
+/** Jobs created lately, with when: reads pick among those still well inside retention (older ones are rightly 404). */
+const recent: { id: string; at: number }[] = [];
 let failures = 0;
+const failureKinds = new Map<string, number>();
 let created = 0;
 const second = (): Second => {
   const at = Math.floor((Date.now() - started) / 1000);
@@ -125,7 +127,11 @@ async function paced(perSecond: number, task: () => Promise<void>): Promise<void
   while (Date.now() < stopAt) {
     owed += perTick;
     for (; owed >= 1; owed--) {
-      const run = task().catch(() => void failures++);
+      const run = task().catch((error: unknown) => {
+        failures++;
+        const kind = String((error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message ?? error).slice(0, 80);
+        failureKinds.set(kind, (failureKinds.get(kind) ?? 0) + 1);
+      });
       inFlight.add(run);
       void run.finally(() => inFlight.delete(run));
     }
@@ -139,12 +145,12 @@ async function createOne(): Promise<void> {
   const t0 = performance.now();
   const job = await post(server.url, { duration: JOB_SECONDS, metadata: { n } }, n % 4 === 0 ? { 'idempotency-key': `steady-${n}` } : {});
   second().creates.push(performance.now() - t0);
-  recent.push(job.id);
-  if (recent.length > 1000) recent.shift();
+  recent.push({ id: job.id, at: Date.now() });
+  while (recent.length > 0 && recent[0]!.at < Date.now() - (RETENTION_S * 1000) / 2) recent.shift();
 }
 
 async function readOne(): Promise<void> {
-  const id = recent[Math.floor(Math.random() * recent.length)];
+  const id = recent[Math.floor(Math.random() * recent.length)]?.id;
   if (!id) return;
   const t0 = performance.now();
   const res = await fetch(`${server.url}/v1/jobs/${id}`);
@@ -216,7 +222,11 @@ const checks = [
     value: `${(rssGrowth * 100).toFixed(1)} % (${mib(peak(early, (s) => s.rssKb * 1024))} -> ${mib(peak(late, (s) => s.rssKb * 1024))} MiB)`,
     pass: rssGrowth < 0.1,
   },
-  { name: 'no failed request', value: `${failures} of ${count(full, reads) + count(full, creates)}`, pass: failures === 0 },
+  {
+    name: 'no failed request',
+    value: `${failures} of ${count(full, reads) + count(full, creates)}${failures ? ` ${JSON.stringify(Object.fromEntries(failureKinds))}` : ''}`,
+    pass: failures === 0,
+  },
 ];
 const table = [
   '| check | measured | result |',
