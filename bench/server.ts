@@ -196,7 +196,10 @@ async function startJobwait(name: string): Promise<ServerChild & { dataDir: stri
       : [process.execPath, ...prof, SERVER_MODE === 'dist' ? join(SERVER_ROOT, 'packages/server/dist/bin.js') : serverBuild!.bin];
   // As `npm start` runs it (default log level and format), but with the rate limit off.
   argv.push('--rate-limit', '0', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', String(port));
-  const server = spawnWithLimit(name, argv, port);
+  // Every waiter comes from this one address: the held-connection limits are set to what the run needs
+  // (as environment variables, which a build from before those limits ignores).
+  const heldCap = String(2 * WAITERS_ASKED + 1000);
+  const server = spawnWithLimit(name, argv, port, { JOBWAIT_MAX_HELD_PER_KEY: heldCap, JOBWAIT_MAX_HELD_CONNECTIONS: heldCap });
   await waitUntilUp(server, '/healthz');
   const stop = server.stop;
   return {

@@ -29,9 +29,22 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** How to start the child beyond its arguments. */
+export interface SpawnOptions {
+  /** Starts the server under `ulimit -n <fdLimit>` (its soft and hard limit of open files). */
+  fdLimit?: number | undefined;
+  /**
+   * How long the server may take to answer `/healthz` (compiling from source on a busy machine is slow).
+   * @default 90000
+   */
+  startTimeoutMs?: number | undefined;
+}
+
 /** Spawns the server with `args` on `port` and waits until `/healthz` answers. */
-export async function spawnServer(port: number, args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--conditions=jobwait-source', '--import', 'tsx', 'packages/server/src/bin.ts', '--port', String(port), '--log-level', 'warn', ...args], {
+export async function spawnServer(port: number, args: string[], env: NodeJS.ProcessEnv = {}, options: SpawnOptions = {}): Promise<ServerProcess> {
+  const argv = [process.execPath, '--conditions=jobwait-source', '--import', 'tsx', 'packages/server/src/bin.ts', '--port', String(port), '--log-level', 'warn', ...args];
+  const [command, ...rest] = options.fdLimit === undefined ? argv : ['bash', '-c', `ulimit -n ${options.fdLimit} && exec "$@"`, 'bash', ...argv];
+  const child = spawn(command!, rest, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -41,8 +54,8 @@ export async function spawnServer(port: number, args: string[], env: NodeJS.Proc
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
   const url = `http://127.0.0.1:${port}`;
-  // Generous: tsx compiles the server from source on start, and the test machine is shared.
-  const until = Date.now() + 90_000;
+  // Generous by default: tsx compiles the server from source on start, and the test machine is shared.
+  const until = Date.now() + (options.startTimeoutMs ?? 90_000);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited early: ${output}`);
     try {

@@ -20,6 +20,9 @@ import { requestIdOf } from './http/request-id.js';
 import { SseHub } from './http/sse-hub.js';
 import { JobService } from './jobs/job-service.js';
 import { RetentionSweeper } from './jobs/retention-sweeper.js';
+import { watchConnectionErrors } from './limits/connection-errors.js';
+import { fdBudget, readFdLimit } from './limits/fd-limit.js';
+import { HeldConnections } from './limits/held-connections.js';
 import { Notifications } from './notify/notifications.js';
 import type { DefaultEndpointLookup } from './notify/webhook-secrets.js';
 import { prettyDestination, resolveLogFormat } from './logging/log-format.js';
@@ -40,6 +43,10 @@ import { timerRoutes } from './routes/timer-routes.js';
 
 /** Reconnect delay suggested to event-stream clients. */
 const SSE_RETRY_MS = 1000;
+/** Holds one key may have at once unless configured (or half the server's ceiling, when that is lower). */
+const DEFAULT_MAX_HELD_PER_KEY = 1000;
+/** Connections kept beyond an explicit ceiling on holds, for plain requests. */
+const PLAIN_REQUEST_ROOM = 96;
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -49,6 +56,8 @@ declare module 'fastify' {
     metrics: ServerMetrics;
     /** Deletes finished jobs past `--retention` in the background; `sweep()` runs a pass now. */
     retention: RetentionSweeper;
+    /** Long-polls and event streams held now, with their limits. */
+    held: HeldConnections;
   }
 }
 
@@ -138,6 +147,17 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
   service.onJobFinal(async (job) => void metrics.jobsFinished.inc({ outcome: job.state }));
   metrics.countWaiters({ longPoll: () => service.heldWaits(), sse: () => hub.size });
   metrics.countDeliveries(() => notify.dispatcher.stats());
+  // Held long-polls and streams, per key and in total, within what the process's descriptors allow.
+  const fdLimit = readFdLimit();
+  const budget = fdBudget(fdLimit?.soft);
+  const maxHeld = opts.maxHeldConnections ?? budget.maxHeld;
+  const maxHeldPerKey = opts.maxHeldPerKey ?? Math.min(DEFAULT_MAX_HELD_PER_KEY, Math.max(1, Math.floor(maxHeld / 2)));
+  const held = new HeldConnections({ perHolder: maxHeldPerKey, total: maxHeld }, (reason) => metrics.holdRefusals.inc({ reason: reason === 'holder-cap' ? 'key_cap' : 'server_ceiling' }));
+  metrics.countHeld((kind) => held.count(kind), { perKey: maxHeldPerKey, server: maxHeld });
+  // Past this, Node closes a new connection at once: never an accept() that fails with EMFILE.
+  app.server.maxConnections = Math.max(budget.maxConnections, maxHeld + PLAIN_REQUEST_ROOM);
+  const stopWatchingConnections = watchConnectionErrors(app.server, app.log, (trouble) => metrics.connectionErrors.inc({ kind: trouble === 'accept-error' ? 'accept_error' : 'dropped' }));
+  app.decorate('held', held);
 
   const requestLog = new RequestLog(app.log, { lineLevel: logging.pretty ? 'info' : 'debug' });
   registerRequestHooks(app, metrics, requestLog);
@@ -158,10 +178,10 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
   // The API (the seed's routes and /v1) in one scope behind the key and rate-limit check; the public routes below pay nothing for it.
   await app.register(async (api) => {
     api.addHook('onRequest', accessHook(access, accessOptions));
-    await api.register(timerRoutes, limits);
-    await api.register(jobRoutes, { ...limits, refuseCallbackUrl: (url: string) => notify.refuseCallbackUrl(url), waits: metrics });
+    await api.register(timerRoutes, { ...limits, held });
+    await api.register(jobRoutes, { ...limits, refuseCallbackUrl: (url: string) => notify.refuseCallbackUrl(url), waits: metrics, held });
     await api.register(jobCountRoutes, { service });
-    await api.register(eventRoutes, { service, hub, retryMs: SSE_RETRY_MS, waits: metrics });
+    await api.register(eventRoutes, { service, hub, retryMs: SSE_RETRY_MS, waits: metrics, held });
     await api.register(notifyRoutes, { service, deliveries: notify.deliveries, secrets: notify.secrets });
   });
   await app.register(opsRoutes, { store, feed, isDraining: () => draining });
@@ -182,6 +202,8 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
       (error: unknown) => app.log.warn({ err: error }, 'could not read the API keys at start (store unreachable); requests need it'),
     );
     app.log.info(rateLimit === undefined ? 'rate limits off' : { rateLimit }, 'rate limits per key (per IP when open)');
+    app.log.info({ fdLimit: fdLimit?.soft, maxConnections: app.server.maxConnections, maxHeld, maxHeldPerKey }, 'held connections: long-polls and event streams, per key (per IP when open) and in total');
+    if (maxHeld > budget.maxHeld) app.log.warn({ maxHeld, fromFdLimit: budget.maxHeld, fdLimit: fdLimit?.soft }, 'max-held-connections is above what the file-descriptor limit leaves room for: the process may run out of descriptors (raise ulimit -n)');
   });
   app.addHook('preClose', async () => {
     // Drain: held long-polls answer with the current state, streams close with a reconnect hint.
@@ -195,6 +217,7 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
   });
   app.addHook('onClose', async () => {
     requestLog.close();
+    stopWatchingConnections();
     await engine.close();
   });
   return app;

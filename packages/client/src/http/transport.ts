@@ -34,6 +34,8 @@ export interface RequestSpec {
   deadline?: Deadline | undefined;
   /** Statuses other than 2xx that are answers, not failures (e.g. 304). */
   accept?: readonly number[];
+  /** Failures thrown at once rather than retried: the caller handles them (e.g. a refused hold, read without holding). */
+  noRetry?: ((error: unknown) => boolean) | undefined;
   /** Called before each retry, e.g. to count or log them. */
   onRetry?: ((info: { attempt: number; delayMs: number; error: unknown }) => void) | undefined;
 }
@@ -90,6 +92,7 @@ export class Transport {
       try {
         return await this.attempt<T>(spec);
       } catch (error) {
+        if (spec.noRetry?.(error)) throw error;
         const delayMs = this.retryDelay(error, retries, spec.deadline);
         if (delayMs === undefined) throw error;
         spec.onRetry?.({ attempt: retries + 1, delayMs, error });
@@ -104,7 +107,7 @@ export class Transport {
    */
   retryDelay(error: unknown, retries: number, deadline: Deadline | undefined): number | undefined {
     if (error instanceof AbortError) return undefined;
-    const failure = error instanceof HttpError ? { error, status: error.status, retryAfter: error.retryAfter ?? null } : { error };
+    const failure = error instanceof HttpError ? { error, status: error.status, serverCode: error.serverCode, retryAfter: error.retryAfter ?? null } : { error };
     const decision = decideRetry(failure, retries, this.settings.retry);
     if (!decision.retry) return undefined;
     if (deadline && deadline.remaining() <= decision.delayMs) return undefined;

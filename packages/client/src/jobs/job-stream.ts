@@ -5,6 +5,7 @@
  */
 import { AbortError, BadResponseError, HttpError, NetworkError, StreamUnsupportedError, isJobwaitError, type ProblemBody } from '../errors/errors.js';
 import type { Transport } from '../http/transport.js';
+import { isHoldRefusal } from '../retry/retry-policy.js';
 import { readServerSentEvents, SseParser } from '../sse/parser.js';
 import type { Deadline } from '../wait/deadline.js';
 import { sleep, throwIfAborted } from '../wait/sleep.js';
@@ -76,7 +77,8 @@ export async function* streamJob(transport: Transport, id: string, options: Stre
     // The stream ended (server restart, drain, proxy timeout) or broke: reopen where it stopped.
     const delayMs = failure === undefined ? (reconnectMs ?? 0) : transport.retryDelay(failure, failures, deadline);
     if (delayMs === undefined) throw failure;
-    if (failure !== undefined) failures++;
+    // A refused hold (the key holds as many streams as it may) is pacing, not a failure: it uses up no retries.
+    if (failure !== undefined && !(failure instanceof HttpError && isHoldRefusal(failure))) failures++;
     await sleep(delayMs, signal);
   }
 }

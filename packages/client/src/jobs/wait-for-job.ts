@@ -71,6 +71,8 @@ export async function waitForJob(transport: Transport, id: string, options: Wait
   const probe = await waiter.look(holdSeconds(longPollSeconds, { deadline, final: false }));
   if (isTerminal(probe.value)) return probe.value;
   if (probe.heldSeconds > 0) return waiter.byPolling(true);
+  // The server holds requests but not this one now: keep long-polling, after its hint.
+  if (probe.holdRefused) return waiter.byPolling(true, probe);
   try {
     return await waiter.bySse();
   } catch (error) {
@@ -101,7 +103,12 @@ class JobWaiter {
   async look(hold: number): Promise<Look<Job>> {
     const answer = await longPoll(this.transport, { path: this.path, holdSeconds: hold, etag: this.etag, signal: this.options.signal, deadline: this.deadline });
     const job = this.read(answer);
-    return { value: job, heldSeconds: answer.heldSeconds, hintMs: etaOf(job) ?? answer.retryAfterMs };
+    const eta = etaOf(job);
+    // Refused a hold, look again when the server said (or at the ETA, if that comes first).
+    const hintMs = answer.holdRefused
+      ? Math.max(REFUSED_HOLD_MIN_MS, Math.min(eta ?? Number.POSITIVE_INFINITY, answer.retryAfterMs ?? Number.POSITIVE_INFINITY))
+      : (eta ?? answer.retryAfterMs);
+    return { value: job, heldSeconds: answer.heldSeconds, hintMs: Number.isFinite(hintMs) ? hintMs : undefined, holdRefused: answer.holdRefused };
   }
 
   /** Long-poll (when `held` and the server applies it) or hinted/scheduled polling. */
@@ -167,6 +174,9 @@ class JobWaiter {
 }
 
 const DEADLINE = Symbol('deadline');
+
+/** Shortest pause after a refused hold: a job at its ETA but not yet final must not make the look loop spin. */
+const REFUSED_HOLD_MIN_MS = 250;
 
 /** The body's exact ETA, when it has a usable one: better than `Retry-After`'s whole seconds. */
 function etaOf(job: Job): number | undefined {

@@ -137,6 +137,17 @@ describe('decideRetry', () => {
     );
   });
 
+  test('a refused hold is retried after its Retry-After however many retries came before, even with retries off', () => {
+    const off = normalizeRetryOptions(false);
+    for (const [status, serverCode] of [[429, 'JOBWAIT_ERR_TOO_MANY_HELD'], [503, 'JOBWAIT_ERR_SERVER_AT_CAPACITY']] as const) {
+      const failure = { ...httpFailure(status), serverCode, retryAfter: '5' };
+      assert.deepEqual(decideRetry(failure, 50, off, NOW, half), { retry: true, delayMs: 5000 });
+    }
+    // The code alone is not enough: another status with it is an ordinary failure.
+    assert.equal(decideRetry({ ...httpFailure(400), serverCode: 'JOBWAIT_ERR_TOO_MANY_HELD' }, 0, off, NOW, half).retry, false);
+    assert.equal(decideRetry({ ...httpFailure(429), serverCode: 'JOBWAIT_ERR_RATE_LIMITED' }, 0, off, NOW, half).retry, false);
+  });
+
   test('never retries when retries are off, even with Retry-After: 0', () => {
     const off = normalizeRetryOptions(false);
     assert.deepEqual(decideRetry(httpFailure(503, '0'), 0, off, NOW, half), { retry: false });

@@ -77,12 +77,21 @@ export function normalizeRetryOptions(input: RetryOptions | number | false | und
 /** What to do about one failed attempt. */
 export type RetryDecision = { retry: false } | { retry: true; delayMs: number };
 
+/**
+ * Problem codes of a jobwait server refusing to *hold* a request (a long-poll or an event stream):
+ * the key holds as many as it may (429), or the server as many as its descriptors allow (503).
+ * Nothing failed; the caller comes back later or reads without holding.
+ */
+export const HOLD_REFUSAL_CODES: ReadonlySet<string> = new Set(['JOBWAIT_ERR_TOO_MANY_HELD', 'JOBWAIT_ERR_SERVER_AT_CAPACITY']);
+
 /** A failure as seen by the retry policy. */
 export interface AttemptFailure {
   /** The error the attempt ended with. */
   error: unknown;
   /** HTTP status, when the server answered. */
   status?: number;
+  /** The server's problem `code`, when it sent one. */
+  serverCode?: string | undefined;
   /** Raw `Retry-After` header, when the server sent one. */
   retryAfter?: string | null;
 }
@@ -98,11 +107,18 @@ export function decideRetry(
   now: number = Date.now(),
   random: () => number = Math.random,
 ): RetryDecision {
-  if (retryCount >= options.limit) return { retry: false };
-  if (!isRetryableFailure(failure, options)) return { retry: false };
+  const refusedHold = isHoldRefusal(failure);
+  // A refused hold is the server pacing a waiter, not a failure: it never uses up the retries.
+  if (retryCount >= options.limit && !refusedHold) return { retry: false };
+  if (!refusedHold && !isRetryableFailure(failure, options)) return { retry: false };
   const hinted = failure.retryAfter == null ? undefined : parseRetryAfter(failure.retryAfter, now);
   if (hinted !== undefined) return { retry: true, delayMs: Math.min(hinted, options.maxRetryAfterMs) };
   return { retry: true, delayMs: backoffDelay(retryCount, options, random) };
+}
+
+/** True when the server refused to hold a request (see {@link HOLD_REFUSAL_CODES}). */
+export function isHoldRefusal(failure: Pick<AttemptFailure, 'status' | 'serverCode'>): boolean {
+  return (failure.status === 429 || failure.status === 503) && failure.serverCode !== undefined && HOLD_REFUSAL_CODES.has(failure.serverCode);
 }
 
 /** True for failures that another attempt may fix: network errors, per-request timeouts, unreadable bodies and the retryable statuses. */

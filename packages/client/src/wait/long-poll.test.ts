@@ -55,6 +55,27 @@ describe('longPoll', () => {
     assert.equal(got.retryAfterMs, 3000);
   });
 
+  test('a refused hold (JOBWAIT_ERR_TOO_MANY_HELD) is read again at once without holding, not failed', async () => {
+    const answers = [
+      json({ 'retry-after': '5', 'content-type': 'application/problem+json' }, 429, { code: 'JOBWAIT_ERR_TOO_MANY_HELD', status: 429, limit: 3 }),
+      json({ 'retry-after': '2' }),
+    ];
+    answer = (res) => answers.shift()!(res);
+    const got = await longPoll(transport, { path: '/v1/jobs/a', holdSeconds: 30, etag: 'W/"a.1"' });
+    assert.equal(seen.length, 2);
+    assert.equal(seen[0]?.prefer, 'wait=30');
+    assert.equal(seen[1]?.prefer, undefined, 'the second look is not held');
+    assert.equal(got.holdRefused, true);
+    assert.equal(got.heldSeconds, 0);
+    assert.equal(got.retryAfterMs, 2000, 'the sooner of the two Retry-After');
+  });
+
+  test('another 429 (the rate limit) is not taken for a refused hold', async () => {
+    answer = json({ 'retry-after': '1' }, 429, { code: 'JOBWAIT_ERR_RATE_LIMITED', status: 429 });
+    await assert.rejects(longPoll(transport, { path: '/v1/jobs/a', holdSeconds: 30 }), (error: Error & { status?: number }) => error.status === 429);
+    assert.equal(seen.length, 1);
+  });
+
   test('takes a 304 as an answer to a conditional hold, and as an error otherwise', async () => {
     answer = json({ 'preference-applied': 'wait=1' }, 304);
     const got = await longPoll(transport, { path: '/v1/jobs/a', holdSeconds: 1, etag: 'W/"a.1"' });

@@ -6,9 +6,9 @@
  * without `Preference-Applied`, and the loop falls back to the server's hints,
  * else the schedule — so the same code waits on the seed's own server.
  */
-import { AttemptsExhaustedError, TimeoutError } from '../errors/errors.js';
+import { AttemptsExhaustedError, HttpError, TimeoutError } from '../errors/errors.js';
 import type { HttpAnswer, Transport } from '../http/transport.js';
-import { parseRetryAfter } from '../retry/retry-policy.js';
+import { isHoldRefusal, parseRetryAfter } from '../retry/retry-policy.js';
 import type { Deadline } from './deadline.js';
 import { poll, type PollContext, type PollOptions } from './poll.js';
 
@@ -31,12 +31,36 @@ export interface LongPollRequest {
 export interface LongPollAnswer extends HttpAnswer<unknown> {
   /** Seconds the server agreed to hold the request (`Preference-Applied: wait=N`); 0 when it answered a plain GET. */
   heldSeconds: number;
-  /** `Retry-After` of the answer in milliseconds, when it carried a readable one. */
+  /** `Retry-After` of the answer in milliseconds, when it carried a readable one (after a refused hold, the sooner of the two answers'). */
   retryAfterMs: number | undefined;
+  /** The server refused to hold the request (the key or the server holds as many as it may), so it was read without holding. */
+  holdRefused: boolean;
 }
 
-/** Sends one long-poll GET; a held request may take its hold time on top of the per-request timeout. */
+/** True when `error` is a jobwait server refusing to hold a request. */
+function refusedHold(error: unknown): error is HttpError {
+  return error instanceof HttpError && isHoldRefusal(error);
+}
+
+/**
+ * Sends one long-poll GET; a held request may take its hold time on top of the per-request timeout.
+ * When the server refuses to hold it (the key holds as many as it may), the resource is read at once
+ * without holding, and the answer says so: the caller looks again later instead of failing.
+ */
 export async function longPoll(transport: Transport, request: LongPollRequest): Promise<LongPollAnswer> {
+  if (request.holdSeconds <= 0) return lookOnce(transport, request);
+  try {
+    return await lookOnce(transport, request);
+  } catch (error) {
+    if (!refusedHold(error)) throw error;
+    const plain = await lookOnce(transport, { ...request, holdSeconds: 0 });
+    const refusalMs = error.retryAfter === undefined ? undefined : parseRetryAfter(error.retryAfter);
+    const retryAfterMs = refusalMs === undefined ? plain.retryAfterMs : Math.min(refusalMs, plain.retryAfterMs ?? Number.POSITIVE_INFINITY);
+    return { ...plain, retryAfterMs, holdRefused: true };
+  }
+}
+
+async function lookOnce(transport: Transport, request: LongPollRequest): Promise<LongPollAnswer> {
   const hold = request.holdSeconds;
   const headers: Record<string, string> = {};
   const etag = hold > 0 ? request.etag : undefined;
@@ -50,12 +74,14 @@ export async function longPoll(transport: Transport, request: LongPollRequest): 
     signal: request.signal,
     deadline: request.deadline,
     accept: etag !== undefined ? [304] : [],
+    noRetry: hold > 0 ? refusedHold : undefined,
   });
   const retryAfter = answer.headers.get('retry-after');
   return {
     ...answer,
     heldSeconds: hold > 0 ? appliedWait(answer.headers) : 0,
     retryAfterMs: retryAfter === null ? undefined : parseRetryAfter(retryAfter),
+    holdRefused: false,
   };
 }
 
@@ -75,6 +101,8 @@ export interface Look<T> {
   heldSeconds: number;
   /** Milliseconds until the next look as the server hints it (an ETA, `Retry-After`), or undefined for none. */
   hintMs: number | undefined;
+  /** The server applies holds but refused this one (the key holds as many as it may): the look was not held. */
+  holdRefused?: boolean | undefined;
 }
 
 /** Options of {@link followLooks}: those of `poll`, about the state rather than the look. */

@@ -20,7 +20,9 @@ export type ServerErrorCode =
   | 'JOBWAIT_ERR_BAD_REQUEST'
   | 'JOBWAIT_ERR_UNAUTHORIZED'
   | 'JOBWAIT_ERR_RATE_LIMITED'
+  | 'JOBWAIT_ERR_TOO_MANY_HELD'
   | 'JOBWAIT_ERR_UNAVAILABLE'
+  | 'JOBWAIT_ERR_SERVER_AT_CAPACITY'
   | 'JOBWAIT_ERR_INTERNAL';
 
 /** HTTP status of every error code. */
@@ -38,7 +40,9 @@ export const STATUS_BY_CODE: Readonly<Record<ServerErrorCode, number>> = Object.
   JOBWAIT_ERR_IDEMPOTENCY_MISMATCH: 422,
   JOBWAIT_ERR_UNAUTHORIZED: 401,
   JOBWAIT_ERR_RATE_LIMITED: 429,
+  JOBWAIT_ERR_TOO_MANY_HELD: 429,
   JOBWAIT_ERR_UNAVAILABLE: 503,
+  JOBWAIT_ERR_SERVER_AT_CAPACITY: 503,
   JOBWAIT_ERR_INTERNAL: 500,
 });
 
@@ -47,12 +51,15 @@ export class ServerError extends Error {
   readonly code: ServerErrorCode;
   /** Extra members of the problem body. */
   readonly extensions: Record<string, unknown>;
+  /** Seconds for the `Retry-After` header of the answer, when the caller should come back later. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: ServerErrorCode, message: string, extensions: Record<string, unknown> = {}) {
+  constructor(code: ServerErrorCode, message: string, extensions: Record<string, unknown> = {}, retryAfterSeconds?: number) {
     super(message);
     this.name = 'ServerError';
     this.code = code;
     this.extensions = extensions;
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 
   /** HTTP status from {@link STATUS_BY_CODE}. */
@@ -134,4 +141,30 @@ export function isStoreUnreachable(error: unknown): boolean {
   // ioredis's errors while it reconnects: its retry limit per command, a closed connection, no offline queue.
   if (error.name === 'MaxRetriesPerRequestError') return true;
   return error.message === 'Connection is closed.' || error.message.startsWith("Stream isn't writeable");
+}
+
+/** The key (or, on an open server, the IP) already holds as many long-polls and event streams as it may. */
+export class TooManyHeldError extends ServerError {
+  constructor(limit: number, scope: 'key' | 'ip', retryAfterSeconds: number) {
+    super(
+      'JOBWAIT_ERR_TOO_MANY_HELD',
+      `this ${scope === 'key' ? 'API key' : 'address'} already holds ${limit} long-polls and event streams, its limit: close one, or read without waiting, and retry after ${retryAfterSeconds} s`,
+      { limit, scope },
+      retryAfterSeconds,
+    );
+    this.name = 'TooManyHeldError';
+  }
+}
+
+/** The server holds as many long-polls and event streams as its descriptors allow; plain requests still work. */
+export class ServerAtCapacityError extends ServerError {
+  constructor(limit: number, retryAfterSeconds: number) {
+    super(
+      'JOBWAIT_ERR_SERVER_AT_CAPACITY',
+      `this server holds ${limit} long-polls and event streams, as many as it may: read without waiting, or retry after ${retryAfterSeconds} s`,
+      { limit },
+      retryAfterSeconds,
+    );
+    this.name = 'ServerAtCapacityError';
+  }
 }

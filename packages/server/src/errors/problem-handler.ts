@@ -148,7 +148,9 @@ export function registerProblemHandlers(app: FastifyInstance): void {
     const body = toProblem(error);
     if (body.status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ code: body.code, status: body.status }, body.detail);
-    if (body.status === 503) reply.header('retry-after', '1');
+    const retryAfter = error instanceof ServerError ? error.retryAfterSeconds : undefined;
+    if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
+    else if (body.status === 503) reply.header('retry-after', '1');
     return sendProblem(reply, { ...body, instance: request.url });
   });
   app.setNotFoundHandler((request, reply) =>

@@ -183,7 +183,38 @@ export class ServerMetrics implements WaitObserver {
     collect: () => this.collectDeliveries(),
   });
 
+  /** `jobwait_held_connections{kind}`: long-polls and event streams held now, as counted against the held-connection limits. */
+  readonly heldConnections = new Gauge({
+    name: 'jobwait_held_connections',
+    help: 'Long-polls and event streams held now, as counted against the held-connection limits',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+    collect: () => this.collectHeld(),
+  });
+  /** `jobwait_held_connections_limit{scope}`: the limits on holds, per key (per IP when open) and for the process. */
+  readonly heldLimit = new Gauge({
+    name: 'jobwait_held_connections_limit',
+    help: 'Most long-polls and event streams held at once: per key (per IP when open), and in this process',
+    labelNames: ['scope'] as const,
+    registers: [this.registry],
+  });
+  /** `jobwait_hold_refusals_total{reason}`: holds refused, 429 at a key's cap (`key_cap`) or 503 at the process's ceiling (`server_ceiling`). */
+  readonly holdRefusals = new Counter({
+    name: 'jobwait_hold_refusals_total',
+    help: 'Long-polls and event streams refused: 429 at a key (or IP) cap, 503 at the server ceiling',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  /** `jobwait_connection_errors_total{kind}`: `accept()` failures (`accept_error`) and connections closed at the connection limit (`dropped`). */
+  readonly connectionErrors = new Counter({
+    name: 'jobwait_connection_errors_total',
+    help: 'accept() failures (EMFILE...) and connections closed at once at the connection limit',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
   private readonly held = new WeakSet<object>();
+  private heldSource: ((kind: 'long-poll' | 'sse') => number) | undefined;
   private deliverySource: (() => DeliveryGaugeSource) | undefined;
   private waiterSources: { longPoll: () => number; sse: () => number } | undefined;
   private storageSource: (() => StorageSize) | undefined;
@@ -197,6 +228,8 @@ export class ServerMetrics implements WaitObserver {
     }
     for (const transport of ['long-poll', 'sse'] satisfies WakeTransport[]) this.wakeDelay.zero({ transport });
     for (const kind of ['job', 'delivery', 'idempotency_key'] satisfies PrunedKind[]) this.retentionDeleted.inc({ kind }, 0);
+    for (const reason of ['key_cap', 'server_ceiling']) this.holdRefusals.inc({ reason }, 0);
+    for (const kind of ['accept_error', 'dropped']) this.connectionErrors.inc({ kind }, 0);
   }
 
   /** Counts what one retention batch deleted. */
@@ -214,6 +247,13 @@ export class ServerMetrics implements WaitObserver {
   /** Where `jobwait_waiters` reads its values at scrape time. */
   countWaiters(sources: { longPoll: () => number; sse: () => number }): void {
     this.waiterSources = sources;
+  }
+
+  /** Where `jobwait_held_connections` reads its values at scrape time, and the limits it reports. */
+  countHeld(source: (kind: 'long-poll' | 'sse') => number, limits: { perKey: number; server: number }): void {
+    this.heldSource = source;
+    this.heldLimit.set({ scope: 'key' }, limits.perKey);
+    this.heldLimit.set({ scope: 'server' }, limits.server);
   }
 
   /** Where the delivery gauges read their values at scrape time. */
@@ -238,6 +278,10 @@ export class ServerMetrics implements WaitObserver {
   async render(): Promise<{ contentType: string; body: string }> {
     const [own, process] = await Promise.all([this.registry.metrics(), processMetrics().metrics()]);
     return { contentType: this.registry.contentType, body: `${own}\n${process}` };
+  }
+
+  private collectHeld(): void {
+    for (const kind of ['long-poll', 'sse'] as const) this.heldConnections.set({ kind }, this.heldSource?.(kind) ?? 0);
   }
 
   private collectDeliveries(): void {

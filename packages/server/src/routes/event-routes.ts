@@ -3,7 +3,7 @@
  * after the final one) and every job of the key (`GET /v1/events`, for the
  * dashboard). Both subscribe to the change feed before reading the state.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JobChange } from '../feed/change-feed.js';
 import type { SseHub, SseStream } from '../http/sse-hub.js';
 import { jobBody } from '../http/job-answer.js';
@@ -11,7 +11,12 @@ import { effectiveState, isFinal, type JobRecord, type JobStatus } from '../jobs
 import type { JobService } from '../jobs/job-service.js';
 import type { WaitObserver } from '../metrics/metrics.js';
 import { JobParams } from './schemas.js';
+import type { HeldConnections, Hold } from '../limits/held-connections.js';
+import { holdFor } from '../limits/hold-request.js';
 import { tenantOf } from './tenant.js';
+
+/** The hold of a server without held-connection limits. */
+const NO_LIMIT: Hold = { release() {} };
 
 /** Options of {@link eventRoutes}. */
 export interface EventRoutesOptions {
@@ -21,6 +26,8 @@ export interface EventRoutesOptions {
   retryMs: number;
   /** Told of open streams and of how late they delivered a final state (metrics). */
   waits?: WaitObserver | undefined;
+  /** Streams held at once, per key and in total: past a limit a stream is refused (429/503). */
+  held?: HeldConnections | undefined;
 }
 
 /** Jobs replayed at most on a `/v1/events` resume. */
@@ -30,7 +37,9 @@ const streamResponse = { 200: { description: 'text/event-stream of `job` events'
 
 /** Registers the event-stream routes. */
 export async function eventRoutes(app: FastifyInstance, options: EventRoutesOptions): Promise<void> {
-  const { service, hub, retryMs, waits } = options;
+  const { service, hub, retryMs, waits, held } = options;
+  /** The stream's hold, taken before anything else (nothing is subscribed when it is refused). */
+  const holdStream = (request: FastifyRequest): Hold => (held ? holdFor(held, request, 'sse') : NO_LIMIT);
   /** Observes the wake delay of a final state a stream opened at `openedAt` just sent. */
   const sentFinal = (status: JobStatus, updatedAt: number, openedAt: number, now: number): void => {
     if (isFinal(status) && updatedAt >= openedAt) waits?.woke('sse', now - updatedAt);
@@ -44,6 +53,7 @@ export async function eventRoutes(app: FastifyInstance, options: EventRoutesOpti
       const { id } = request.params;
       const openedAt = service.now();
       const lastSeen = parseEventId(request.headers['last-event-id']);
+      const slot = holdStream(request);
       // Subscribe first, read second: a change in between is buffered, not lost.
       const early: JobChange[] = [];
       let stream: SseStream | undefined;
@@ -63,24 +73,33 @@ export async function eventRoutes(app: FastifyInstance, options: EventRoutesOpti
         }
         if (final) stream.close();
       };
-      const unsubscribe = await service.subscribeJob(id, (change) => (stream ? deliver(change.job) : early.push(change)));
+      let unsubscribe: () => void;
       let job: JobRecord;
+      try {
+        unsubscribe = await service.subscribeJob(id, (change) => (stream ? deliver(change.job) : early.push(change)));
+      } catch (error) {
+        slot.release();
+        throw error;
+      }
       try {
         job = await service.get(tenant, id);
       } catch (error) {
         unsubscribe();
+        slot.release();
         throw error;
       }
       const state = effectiveState(job, service.now());
       if (isFinal(state.status) && lastSeen !== undefined && lastSeen >= state.version) {
         // The client has the final state already; 204 tells an EventSource to stop reconnecting.
         unsubscribe();
+        slot.release();
         return reply.code(204).send();
       }
       waits?.holding(request);
       reply.hijack();
       stream = hub.open(reply.raw, replyHeaders(reply), retryMs);
       stream.onClose(unsubscribe);
+      stream.onClose(() => slot.release());
       deliver(job);
       for (const change of early) deliver(change.job);
       // A job past due whose settle event is still to come reads final already: deliver() closed the stream.
@@ -94,6 +113,7 @@ export async function eventRoutes(app: FastifyInstance, options: EventRoutesOpti
       const tenant = tenantOf(request);
       const openedAt = service.now();
       const since = parseEventId(request.headers['last-event-id']);
+      const slot = holdStream(request);
       const early: JobChange[] = [];
       let stream: SseStream | undefined;
       const deliver = (job: JobRecord): void => {
@@ -103,18 +123,26 @@ export async function eventRoutes(app: FastifyInstance, options: EventRoutesOpti
         stream.send(job.id, { id: String(updatedAt), event: 'job', data: jobBody(job, now) });
         sentFinal(status, updatedAt, openedAt, now);
       };
-      const unsubscribe = await service.subscribeTenant(tenant, (change) => (stream ? deliver(change.job) : early.push(change)));
+      let unsubscribe: () => void;
+      try {
+        unsubscribe = await service.subscribeTenant(tenant, (change) => (stream ? deliver(change.job) : early.push(change)));
+      } catch (error) {
+        slot.release();
+        throw error;
+      }
       let missed: JobRecord[] = [];
       try {
         if (since !== undefined) missed = await service.changesSince(tenant, since, RESUME_LIMIT);
       } catch (error) {
         unsubscribe();
+        slot.release();
         throw error;
       }
       waits?.holding(request);
       reply.hijack();
       stream = hub.open(reply.raw, replyHeaders(reply), retryMs);
       stream.onClose(unsubscribe);
+      stream.onClose(() => slot.release());
       for (const job of missed) deliver(job);
       for (const change of early) deliver(change.job);
     },

@@ -11,6 +11,8 @@ import { effectiveState, isFinal, jobEtag, jobView, type JobRecord } from '../jo
 import type { JobService, NewJob } from '../jobs/job-service.js';
 import type { WaitObserver } from '../metrics/metrics.js';
 import { CreateJobBody, GetJobQuery, IdempotencyHeaders, JobPageSchema, JobParams, ListJobsQuery, ProblemSchema } from './schemas.js';
+import type { HeldConnections } from '../limits/held-connections.js';
+import { holdFor } from '../limits/hold-request.js';
 import { tenantOf } from './tenant.js';
 
 /** Options of {@link jobRoutes}. */
@@ -22,6 +24,8 @@ export interface JobRoutesOptions {
   waits?: WaitObserver | undefined;
   /** Why a `callbackUrl` may not be called (scheme, loopback/private targets after DNS), or `undefined` when it may. */
   refuseCallbackUrl?: ((url: string) => Promise<string | undefined>) | undefined;
+  /** Long-polls held at once, per key and in total: past a limit a long-poll is refused (429/503). */
+  held?: HeldConnections | undefined;
 }
 
 /** Largest `metadata`, serialized. */
@@ -98,9 +102,14 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
         job = await service.get(tenant, id);
       } else {
         const hold = Math.min(wait, maxWaitSeconds);
+        const slot = options.held ? holdFor(options.held, request, 'long-poll') : undefined;
         options.waits?.holding(request);
         const heldSince = service.now();
-        job = (await whileConnected(request.raw, (signal) => service.waitForChange(tenant, id, hold * 1000, known, signal))).job;
+        try {
+          job = (await whileConnected(request.raw, (signal) => service.waitForChange(tenant, id, hold * 1000, known, signal))).job;
+        } finally {
+          slot?.release();
+        }
         reply.header('preference-applied', `wait=${hold}`);
         const state = effectiveState(job, service.now());
         // Wake delay counts only waiters that were there before the job finished.

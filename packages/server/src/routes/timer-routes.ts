@@ -11,13 +11,20 @@ import type { JobService } from '../jobs/job-service.js';
 import { JSON_TYPE } from '../http/job-answer.js';
 import { requestedWait } from '../http/prefer.js';
 import { whileConnected } from '../http/while-connected.js';
+import type { HeldConnections, Hold } from '../limits/held-connections.js';
+import { holdIfFree } from '../limits/hold-request.js';
 import { tenantOf } from './tenant.js';
+
+/** The hold of a server without held-connection limits. */
+const NO_LIMIT: Hold = { release() {} };
 
 /** Options of {@link timerRoutes}. */
 export interface TimerRoutesOptions {
   service: JobService;
   maxDurationSeconds: number;
   maxWaitSeconds: number;
+  /** Long-polls held at once: past a limit, `/status` answers at once instead of holding. */
+  held?: HeldConnections | undefined;
 }
 
 /** The three bodies of `GET /status`, serialized once. */
@@ -74,7 +81,7 @@ export function seedStatus(job: JobRecord, now: number): { result: 'pending' | '
 
 /** Registers `POST /start-timer` and `GET /status`. */
 export async function timerRoutes(app: FastifyInstance, options: TimerRoutesOptions): Promise<void> {
-  const { service, maxDurationSeconds, maxWaitSeconds } = options;
+  const { service, maxDurationSeconds, maxWaitSeconds, held } = options;
 
   // Read any body as text and parse it here: the seed's error messages, not Fastify's, must answer.
   app.removeAllContentTypeParsers();
@@ -116,13 +123,21 @@ export async function timerRoutes(app: FastifyInstance, options: TimerRoutesOpti
     let job = await service.currentTimer(tenant);
     if (!job) return seedError(reply, 404, 'No timer started');
     const wait = requestedWait(request.headers.prefer, undefined);
-    if (wait !== undefined && wait > 0) {
+    // The seed's contract has no refusal: past the held-connection limits, /status answers at once without holding.
+    const slot = wait !== undefined && wait > 0 ? (held ? holdIfFree(held, request, 'long-poll') : NO_LIMIT) : undefined;
+    if (wait !== undefined && wait > 0 && slot) {
       const hold = Math.min(wait, maxWaitSeconds);
       reply.header('preference-applied', `wait=${hold}`).header('vary', 'Prefer');
-      if (effectiveState(job, service.now()).status === 'pending') {
-        const id = job.id;
-        job = (await whileConnected(request.raw, (signal) => service.waitForChange(tenant, id, hold * 1000, undefined, signal))).job;
+      try {
+        if (effectiveState(job, service.now()).status === 'pending') {
+          const id = job.id;
+          job = (await whileConnected(request.raw, (signal) => service.waitForChange(tenant, id, hold * 1000, undefined, signal))).job;
+        }
+      } finally {
+        slot.release();
       }
+    } else if (wait !== undefined && wait > 0) {
+      reply.header('vary', 'Prefer');
     }
     const { result, retryAfter } = seedStatus(job, service.now());
     if (retryAfter !== undefined) reply.header('retry-after', retryAfter);
