@@ -536,7 +536,16 @@ describe('jobwait keys', () => {
 
     const listed = await run(['keys', 'list', '--data-dir', dir]);
     assert.equal(listed.code, EXIT.ok, listed.err);
-    assert.match(listed.out, new RegExp(`^${id}  active   x$`, 'm'));
+    const [header, ...rows] = listed.out.trimEnd().split('\n');
+    assert.match(header!, /^ID +STATE +NAME +RATE LIMIT +CREATED$/);
+    const row = rows.find((r) => r.startsWith(`${id}  `));
+    assert.ok(row, listed.out);
+    // Each value starts under its column's title.
+    const at = (title: string): string => row.slice(header!.indexOf(title)).split(/ {2,}/)[0]!;
+    assert.equal(at('STATE'), 'active');
+    assert.equal(at('NAME'), 'x');
+    assert.equal(at('RATE LIMIT'), 'default');
+    assert.match(at('CREATED'), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     assert.ok(!listed.out.includes(key.slice(16)), 'the secret is never listed');
 
     const revoked = await run(['keys', 'revoke', id, '--data-dir', dir]);
@@ -544,7 +553,7 @@ describe('jobwait keys', () => {
     assert.equal(revoked.out, `revoked ${id}\n`);
 
     const after_ = await run(['keys', 'list', '--data-dir', dir]);
-    assert.match(after_.out, new RegExp(`^${id}  revoked  x$`, 'm'));
+    assert.match(after_.out, new RegExp(`^${id}  revoked  x     default     \\d{4}-`, 'm'));
   });
 
   it('--json on create, list and revoke prints the documented shapes (never the hash)', async () => {
@@ -561,15 +570,24 @@ describe('jobwait keys', () => {
     const mine = keys.find((k) => k.id === made.id);
     assert.ok(mine);
     assert.equal(mine.name, 'json-key');
-    assert.equal(typeof mine.createdAt, 'number');
+    // ISO 8601, as jobs print their dates.
+    assert.match(String(mine.createdAt), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    assert.ok(Math.abs(Date.parse(String(mine.createdAt)) - Date.now()) < 86_400_000, 'a date of today, not of 1970');
+    assert.equal(mine.revokedAt, undefined);
     assert.deepEqual(mine.rateLimit, { perSecond: 5, burst: 10 });
     for (const k of keys) assert.ok(!('hash' in k), 'hash leaked');
     assert.ok(!listed.out.includes(made.key.slice(16)));
 
+    const table = (await run(['keys', 'list', '--data-dir', dir])).out.trimEnd().split('\n');
+    const row = table.find((r) => r.startsWith(`${made.id}  `))!;
+    assert.equal(row.slice(table[0]!.indexOf('RATE LIMIT')).split(/ {2,}/)[0], '5/s burst 10');
+
     const revoked = await run(['keys', 'revoke', made.id, '--json', '--data-dir', dir]);
     assert.deepEqual(oneJson(revoked.out), { id: made.id, revoked: true });
     const again = oneJson<Array<Record<string, unknown>>>((await run(['keys', 'list', '--json', '--data-dir', dir])).out);
-    assert.equal(typeof again.find((k) => k.id === made.id)?.revokedAt, 'number');
+    const revokedAt = String(again.find((k) => k.id === made.id)?.revokedAt);
+    assert.match(revokedAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    assert.ok(Date.parse(revokedAt) >= Date.parse(String(mine.createdAt)));
   });
 
   it('revoke of an unknown id exits 4', async () => {

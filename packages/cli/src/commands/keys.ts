@@ -6,6 +6,7 @@
 import type { ApiKeyRecord, Engine } from '@jobwait/server';
 import { type Command, parseCommandArgs } from '../command.js';
 import { EXIT, UsageError } from '../exit-codes.js';
+import { keyTable, listedKey } from '../output/key-format.js';
 import { json, line } from '../output/terminal.js';
 
 const USAGE = `Usage:
@@ -85,12 +86,9 @@ export const keysCommand: Command = {
       const store = openStore();
       try {
         const keys = await store.keys.list();
-        const shown = keys.map(({ hash: _hash, ...rest_ }) => rest_);
-        if (values.json) json(terminal, shown);
+        if (values.json) json(terminal, keys.map(listedKey));
         else if (keys.length === 0) line(terminal, 'no keys: the server runs open');
-        else
-          for (const k of keys)
-            line(terminal, `${k.id}  ${(k.revokedAt ? 'revoked' : 'active').padEnd(7)}  ${k.name}${k.rateLimit ? `  ${k.rateLimit.perSecond}/s burst ${k.rateLimit.burst}` : ''}`);
+        else line(terminal, keyTable(keys));
         return EXIT.ok;
       } finally {
         await store.close();
