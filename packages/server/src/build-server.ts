@@ -12,7 +12,9 @@ import { deprecationWarnings } from './config/option-schema.js';
 import { resolveServerOptions, SERVER_SCHEMA, type ResolvedServerOptions, type ServerOptions } from './config/server-options.js';
 import { clientErrorHandler, frameworkErrorHandler, registerProblemHandlers } from './errors/problem-handler.js';
 import { AccessControl, accessHook, OPEN_TENANT } from './auth/access-control.js';
+import { logAccessMode } from './auth/access-mode-log.js';
 import { bootstrapKeys, readKeysFile } from './auth/bootstrap-keys.js';
+import type { AccessMode } from './auth/key-store.js';
 import type { Engine } from './engines/engine.js';
 import { openEngine } from './engines/open-engine.js';
 import { registerRequestHooks } from './http/request-hooks.js';
@@ -162,7 +164,15 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
   const requestLog = new RequestLog(app.log, { lineLevel: logging.pretty ? 'info' : 'debug' });
   registerRequestHooks(app, metrics, requestLog);
   registerProblemHandlers(app);
-  const accessOptions = { keys, limiter, defaultPolicy: rateLimit, now, onRateLimited: (scope: 'key' | 'ip') => metrics.rateLimited.inc({ scope }) };
+  const accessOptions = {
+    keys,
+    limiter,
+    defaultPolicy: rateLimit,
+    now,
+    onRateLimited: (scope: 'key' | 'ip') => metrics.rateLimited.inc({ scope }),
+    // The first read (at start, or the first request if the store was down then) and every change.
+    onAccessMode: (mode: AccessMode, previous: AccessMode | undefined) => logAccessMode(app.log, mode, previous, createKeyHint(engine)),
+  };
   const access = new AccessControl(accessOptions);
   app.decorateRequest('tenant', OPEN_TENANT);
   await app.register(fastifySwagger, {
@@ -194,12 +204,8 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
     retention.start();
     app.log.info({ store: engine.kind, ...engine.details }, 'store opened');
     // Not awaited: the key store may be a Redis that is down right now, which must not hold or fail the start.
-    void access.isOpen().then(
-      (open) =>
-        open
-          ? app.log.warn(`no API keys configured: running open, all requests act as one tenant (${createKeyHint(engine)})`)
-          : app.log.info('API keys required (Authorization: Bearer <key>)'),
-      (error: unknown) => app.log.warn({ err: error }, 'could not read the API keys at start (store unreachable); requests need it'),
+    void access.accessMode().catch((error: unknown) =>
+      app.log.warn({ err: error }, 'could not read the access mode at start (store unreachable): API requests get 503 until it can be read'),
     );
     app.log.info(rateLimit === undefined ? 'rate limits off' : { rateLimit }, 'rate limits per key (per IP when open)');
     app.log.info({ fdLimit: fdLimit?.soft, maxConnections: app.server.maxConnections, maxHeld, maxHeldPerKey }, 'held connections: long-polls and event streams, per key (per IP when open) and in total');

@@ -1,7 +1,7 @@
 /**
- * `jobwait keys create|list|revoke`: manages API keys in the server's data
- * folder (run it on the server's machine), or with `--store redis` in the
- * cluster's Redis; a running server sees a change within a second.
+ * `jobwait keys create|list|revoke|open-access`: manages API keys in the
+ * server's data folder (run it on the server's machine), or with `--store
+ * redis` in the cluster's Redis; a running server sees a change within a second.
  */
 import type { ApiKeyRecord, Engine } from '@jobwait/server';
 import { type Command, parseCommandArgs } from '../command.js';
@@ -13,10 +13,15 @@ const USAGE = `Usage:
   jobwait keys create --name <name> [--rate <n/s> --burst <n>] [--webhook-url <url>]
   jobwait keys list
   jobwait keys revoke <id>
+  jobwait keys open-access --yes
 
 Manages API keys in the server's SQLite data folder (--data-dir, env JOBWAIT_DATA_DIR, default ./data),
 or with --store redis in the Redis a cluster of servers shares.
-'create' prints the key once: only its hash is stored. Once a key exists the server requires keys.
+'create' prints the key once: only its hash is stored. The first key turns keys on for every server on
+that data (a running one within a second): each request then needs a valid key, and revoking keys,
+even the last one, never turns that off.
+'open-access' turns keys off: the servers run open again, every request acting as one tenant without
+a key. It needs --yes, and is refused while a key is still active (revoke it first).
 Options:
   --store <kind>          sqlite (default) or redis, as the server's --store (env JOBWAIT_STORE)
   --data-dir <path>       the server's data folder (sqlite)
@@ -25,10 +30,14 @@ Options:
   --json              print JSON
   -h, --help          show this help`;
 
+/** What creating the first key does to servers on that data, said when it happens. */
+const KEYS_TURNED_ON =
+  'this was the first key: every server on this data now requires keys (a running one within a second), and revoking keys never turns that off; `jobwait keys open-access --yes` does';
+
 /** The `keys` command. */
 export const keysCommand: Command = {
   name: 'keys',
-  summary: 'create, list and revoke API keys',
+  summary: 'create, list and revoke API keys; open access again',
   usage: USAGE,
   async run({ argv, terminal, env }) {
     const { values, positionals } = parseCommandArgs(argv, {
@@ -40,6 +49,7 @@ export const keysCommand: Command = {
       store: { type: 'string' },
       'redis-url': { type: 'string' },
       'redis-prefix': { type: 'string' },
+      yes: { type: 'boolean' },
     });
     if (values.help) return line(terminal, USAGE), EXIT.ok;
     const [action, ...rest] = positionals;
@@ -71,12 +81,14 @@ export const keysCommand: Command = {
         const record: ApiKeyRecord = { id: made.id, name: values.name, hash: made.hash, createdAt: Date.now() };
         if (rate !== undefined) record.rateLimit = { perSecond: rate, burst: burst ?? Math.max(1, Math.ceil(rate * 2)) };
         if (webhookUrl !== undefined) record.webhookUrl = webhookUrl;
+        const wasOpen = !(await store.keys.requiresKeys());
         await store.keys.add(record);
         if (values.json) json(terminal, { id: made.id, name: values.name, key: made.key });
         else {
           line(terminal, made.key);
           terminal.err.write(`created key ${made.id} (${values.name}); it is shown only now, store it safely\n`);
         }
+        if (wasOpen) terminal.err.write(`${KEYS_TURNED_ON}\n`);
         return EXIT.ok;
       } finally {
         await store.close();
@@ -88,7 +100,11 @@ export const keysCommand: Command = {
         const keys = await store.keys.list();
         if (values.json) json(terminal, keys.map(listedKey));
         else if (keys.length === 0) line(terminal, 'no keys: the server runs open');
-        else line(terminal, keyTable(keys));
+        else {
+          line(terminal, keyTable(keys));
+          const mode = await store.keys.accessMode();
+          terminal.err.write(mode.keysRequired ? `keys required (${mode.reason})\n` : `running open, keys are not checked (${mode.reason})\n`);
+        }
         return EXIT.ok;
       } finally {
         await store.close();
@@ -104,11 +120,41 @@ export const keysCommand: Command = {
         }
         if (values.json) json(terminal, { id: rest[0], revoked: true });
         else line(terminal, `revoked ${rest[0]}`);
+        if ((await store.keys.list()).every((k) => k.revokedAt !== undefined) && (await store.keys.requiresKeys())) {
+          terminal.err.write('no active key is left: servers on this data still require keys, so every API request gets 401 until a key is created (or `jobwait keys open-access --yes`)\n');
+        }
         return EXIT.ok;
       } finally {
         await store.close();
       }
     }
-    throw new UsageError(action === undefined ? 'keys needs an action: create, list or revoke' : `unknown keys action ${JSON.stringify(action)}`);
+    if (action === 'open-access') {
+      if (rest.length > 0) throw new UsageError('keys open-access takes no arguments');
+      if (!values.yes) {
+        throw new UsageError(
+          'keys open-access turns API keys off for every server on this data: each request is then let in without a key, as one shared tenant. Run it again with --yes to do so',
+        );
+      }
+      const store = openStore();
+      try {
+        if (!(await store.keys.requiresKeys())) {
+          if (values.json) json(terminal, { accessMode: 'open', changed: false });
+          else line(terminal, 'access is already open: keys are not checked');
+          return EXIT.ok;
+        }
+        if (!(await store.keys.openAccess(Date.now()))) {
+          const active = (await store.keys.list()).filter((k) => k.revokedAt === undefined).map((k) => k.id);
+          terminal.err.write(`jobwait keys: ${active.length} key(s) still active (${active.join(', ')}): revoke them first (jobwait keys revoke <id>); keys stay required\n`);
+          return EXIT.requestFailed;
+        }
+        if (values.json) json(terminal, { accessMode: 'open', changed: true });
+        else line(terminal, 'access opened: servers on this data run open, every request acts as one tenant without a key');
+        terminal.err.write('a running server notices within a second and logs it; creating a key turns keys on again\n');
+        return EXIT.ok;
+      } finally {
+        await store.close();
+      }
+    }
+    throw new UsageError(action === undefined ? 'keys needs an action: create, list, revoke or open-access' : `unknown keys action ${JSON.stringify(action)}`);
   },
 };

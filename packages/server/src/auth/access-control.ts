@@ -1,23 +1,28 @@
 /**
  * Who is asking, and may they ask now: an `onRequest` hook of the API routes
  * that resolves the tenant from `Authorization: Bearer <key>` (or runs open as
- * one tenant when no key exists) and takes a token from the caller's
+ * one tenant while the key store's access mode says so: data that never held
+ * a key, or reopened by an operator) and takes a token from the caller's
  * rate-limit bucket. Every API answer carries the `RateLimit` headers; a
  * long-poll or a stream costs one token however long it is held. Public routes
  * (health, metrics, docs, the dashboard) are registered outside its scope.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
+import { StoreUnavailableError } from '../errors/errors.js';
 import { problem, sendProblem } from '../errors/problem-handler.js';
 import type { RateLimiter, RateLimitPolicy } from '../ratelimit/rate-limiter.js';
 import { rateLimitHeaders, type RateDecision } from '../ratelimit/token-bucket.js';
-import type { ApiKeyRecord, KeyStore } from './key-store.js';
+import type { AccessMode, ApiKeyRecord, KeyStore } from './key-store.js';
 import { parseApiKey, secretMatches } from './api-key.js';
 
 /** Tenant of every request while the server runs open, without API keys. */
 export const OPEN_TENANT = 'public';
 
-/** How long "are there any keys?" is cached: a key created by `jobwait keys` takes effect within this. */
-const OPEN_MODE_TTL_MS = 1000;
+/**
+ * How long the access mode is cached: the first key created by `jobwait keys` (or an open-access)
+ * takes effect within this. Revoking keys does not change the mode, so no cache can open the server.
+ */
+export const ACCESS_MODE_TTL_MS = 1000;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -39,6 +44,8 @@ export interface AccessControlOptions {
   now: () => number;
   /** Told of every request refused with 429 (for `jobwait_rate_limited_total`): per key, or per IP when open. */
   onRateLimited?: ((scope: 'key' | 'ip') => void) | undefined;
+  /** Told of the access mode when it is first read, and each time a read finds it changed (for the log). */
+  onAccessMode?: ((mode: AccessMode, previous: AccessMode | undefined) => void) | undefined;
 }
 
 /** Who a request acts for: the API key, or none while the server runs open. */
@@ -59,28 +66,47 @@ export interface Admission {
 
 /** The two questions every API request answers: who is calling, and may they call now. */
 export class AccessControl {
-  private openCache: { open: boolean; until: number } | undefined;
+  private cached: { mode: AccessMode; until: number } | undefined;
+  private reading: Promise<AccessMode> | undefined;
 
   constructor(private readonly options: AccessControlOptions) {}
 
-  /** The cached answer of {@link isOpen} while it is fresh, else undefined (ask {@link isOpen}). */
+  /** True while a fresh cached access mode says open; undefined when the cache is stale (ask {@link accessMode}). */
   openNow(): boolean | undefined {
-    const cache = this.openCache;
-    return cache && this.options.now() < cache.until ? cache.open : undefined;
+    const cache = this.cached;
+    return cache && this.options.now() < cache.until ? !cache.mode.keysRequired : undefined;
   }
 
-  /** True while no API key exists (cached for a second: a key created by `jobwait keys` takes effect within it). */
-  async isOpen(): Promise<boolean> {
+  /**
+   * The key store's access mode, cached for {@link ACCESS_MODE_TTL_MS}. When it cannot be read this
+   * rejects with a {@link StoreUnavailableError} (a 503): requests are refused, never let in open.
+   */
+  async accessMode(): Promise<AccessMode> {
     const t = this.options.now();
-    if (!this.openCache || t >= this.openCache.until) this.openCache = { open: !(await this.options.keys.hasActiveKeys()), until: t + OPEN_MODE_TTL_MS };
-    return this.openCache.open;
+    if (this.cached && t < this.cached.until) return this.cached.mode;
+    // One read at a time: the requests arriving meanwhile share it.
+    this.reading ??= this.readMode(t).finally(() => (this.reading = undefined));
+    return this.reading;
   }
 
   /** The caller an `Authorization` header stands for; undefined when keys are required and it holds no valid one. */
   async identify(authorization: string | undefined): Promise<Caller | undefined> {
-    if (await this.isOpen()) return { tenant: OPEN_TENANT };
+    if (!(await this.accessMode()).keysRequired) return { tenant: OPEN_TENANT };
     const key = await authenticate(authorization, this.options.keys);
     return key ? { tenant: key.id, key } : undefined;
+  }
+
+  private async readMode(t: number): Promise<AccessMode> {
+    let mode: AccessMode;
+    try {
+      mode = await this.options.keys.accessMode();
+    } catch (error) {
+      throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError(error);
+    }
+    const previous = this.cached?.mode;
+    this.cached = { mode, until: t + ACCESS_MODE_TTL_MS };
+    if (previous?.keysRequired !== mode.keysRequired) this.options.onAccessMode?.(mode, previous);
+    return mode;
   }
 
   /** Takes one token from the caller's bucket (the IP's when open); undefined when limits are off for them. */
@@ -120,7 +146,7 @@ export function accessHook(access: AccessControl, options: Pick<AccessControlOpt
     return false;
   };
   return (request, reply, done) => {
-    // Open, no limits: every request acts as the one tenant, which `request.tenant` holds from the start.
+    // Open (a fresh cached mode), no limits: every request acts as the one tenant, which `request.tenant` holds from the start.
     if (options.defaultPolicy === undefined && access.openNow() === true) return done();
     admit(request, reply).then((allowed) => void (allowed && done()), done);
   };

@@ -1,10 +1,11 @@
 /**
  * API keys in Redis, so every instance of a cluster sees the same keys and
  * `jobwait keys --store redis` can manage them from anywhere. Add and revoke
- * are Lua scripts, so a key's hash and the id sets never disagree.
+ * are Lua scripts, so a key's hash, the id sets and the access mode (the
+ * `access` hash, turned to keys by the script that adds a key) never disagree.
  */
 import type { Redis } from 'ioredis';
-import type { ApiKeyRecord, KeyStore } from '../../auth/key-store.js';
+import type { AccessMode, ApiKeyRecord, KeyStore } from '../../auth/key-store.js';
 import type { RedisKeys } from './redis-keys.js';
 import type { RedisScripts } from './redis-scripts.js';
 
@@ -22,7 +23,7 @@ export class RedisKeyStore implements KeyStore {
     if (record.rateLimit) fields.push('ratePerSecond', record.rateLimit.perSecond, 'rateBurst', record.rateLimit.burst);
     if (record.webhookUrl !== undefined) fields.push('webhookUrl', record.webhookUrl);
     const k = this.keys;
-    await this.scripts.run('add-key', [k.apiKey(record.id), k.apiKeys, k.activeApiKeys], [record.id, record.revokedAt !== undefined ? '1' : '0', ...fields]);
+    await this.scripts.run('add-key', [k.apiKey(record.id), k.apiKeys, k.activeApiKeys, k.access], [record.id, record.revokedAt !== undefined ? '1' : '0', record.createdAt, ...fields]);
   }
 
   async get(id: string): Promise<ApiKeyRecord | undefined> {
@@ -49,8 +50,18 @@ export class RedisKeyStore implements KeyStore {
     return (await this.scripts.run<number>('revoke-key', [this.keys.apiKey(id), this.keys.activeApiKeys], [id, now])) === 1;
   }
 
-  async hasActiveKeys(): Promise<boolean> {
-    return (await this.redis.scard(this.keys.activeApiKeys)) > 0;
+  async accessMode(): Promise<AccessMode> {
+    const [mode, since, reason] = await this.scripts.run<[string, string, string]>('access-mode', [this.keys.access, this.keys.apiKeys], []);
+    // Anything but an explicit `open` (a value this code does not know) keeps keys required.
+    return { keysRequired: mode !== 'open', since: since === '' ? undefined : Number(since), reason: reason || `unknown access mode ${JSON.stringify(mode)}` };
+  }
+
+  async requiresKeys(): Promise<boolean> {
+    return (await this.accessMode()).keysRequired;
+  }
+
+  async openAccess(now: number): Promise<boolean> {
+    return (await this.scripts.run<number>('open-access', [this.keys.access, this.keys.activeApiKeys], [now])) === 1;
   }
 }
 

@@ -20,7 +20,8 @@
  * - `expiring` — final jobs by expiry time; member `<t>|<id>`.
  * - `unnotified` — final jobs whose final-state work is not confirmed, by when they became final.
  * Keys (engines/redis/redis-key-store.ts): `apikey:<id>` (hash), `apikeys` (all ids),
- * `apikeys:active` (ids not revoked), `access` (the key mode: `keys` once a key was ever made, or `open`).
+ * `apikeys:active` (ids not revoked), `access` (hash {mode, since, reason}: mode `keys` from the first
+ * key made, `open` only after `jobwait keys open-access`; absent on older data, read as `keys` if `apikeys` exists).
  * Deliveries (engines/redis/redis-delivery-store.ts): `dlv:<id>` (hash), `deliveries:due`,
  * `dlvjob:<tenant>:<jobId>` (URI-encoded parts), `dlv-disabled`, `dlv-settings`, `dlv-claim:<token>`.
  * Rate limits: `ratelimit:<bucket>`. Change feed: the pub/sub channel `changes`.
