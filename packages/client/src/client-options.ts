@@ -10,8 +10,20 @@ export interface ClientOptions {
    * @example 'http://127.0.0.1:8080'
    */
   baseUrl: string;
-  /** Sent as `Authorization: Bearer <apiKey>` when set. */
+  /** Sent as `Authorization: Bearer <apiKey>` when set. Server-side only: an API key must never ship to a browser. */
   apiKey?: string | undefined;
+  /**
+   * A read token (`jwb_…`) your backend minted for this page (`POST /v1/read-tokens`), sent as
+   * `Authorization: Bearer <token>` instead of an API key: it reads, waits on and streams the
+   * jobs it names, and nothing else.
+   */
+  token?: string | undefined;
+  /**
+   * Asks your backend for a fresh read token: called for the first one when `token` is not given,
+   * and again whenever the server says the token expired (`JOBWAIT_ERR_TOKEN_EXPIRED`); the
+   * request or stream then goes on with the new one (a stream resumes after its last event).
+   */
+  getToken?: (() => string | Promise<string>) | undefined;
   /**
    * The `fetch` to use, e.g. one with a proxy agent or a test double.
    * @default globalThis.fetch
@@ -48,9 +60,18 @@ export function createTransport(options: ClientOptions): Transport {
   if (options.apiKey !== undefined && (typeof options.apiKey !== 'string' || options.apiKey === '')) {
     throw new InvalidOptionError('apiKey must be a non-empty string');
   }
+  if (options.token !== undefined && (typeof options.token !== 'string' || options.token === '')) {
+    throw new InvalidOptionError('token must be a non-empty string');
+  }
+  if (options.getToken !== undefined && typeof options.getToken !== 'function') throw new InvalidOptionError('getToken must be a function');
+  if (options.apiKey !== undefined && (options.token !== undefined || options.getToken !== undefined)) {
+    throw new InvalidOptionError('pass either apiKey (server side) or token/getToken (browser), not both');
+  }
   return new Transport({
     baseUrl: options.baseUrl,
     apiKey: options.apiKey,
+    token: options.token,
+    getToken: options.getToken,
     // Unbound global fetch throws "Illegal invocation" in browsers.
     fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
     requestTimeoutMs,

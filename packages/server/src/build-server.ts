@@ -13,10 +13,12 @@ import { resolveServerOptions, SERVER_SCHEMA, type ResolvedServerOptions, type S
 import { clientErrorHandler, frameworkErrorHandler, registerProblemHandlers } from './errors/problem-handler.js';
 import { AccessControl, accessHook, OPEN_TENANT } from './auth/access-control.js';
 import { logAccessMode } from './auth/access-mode-log.js';
+import { generateReadSecret, storedReadTokens } from './auth/read-token.js';
 import { bootstrapKeys, readKeysFile } from './auth/bootstrap-keys.js';
 import type { AccessMode } from './auth/key-store.js';
 import type { Engine } from './engines/engine.js';
 import { openEngine } from './engines/open-engine.js';
+import { corsPreflightRoutes, registerCorsHooks } from './http/cors.js';
 import { registerRequestHooks } from './http/request-hooks.js';
 import { requestIdOf } from './http/request-id.js';
 import { SseHub } from './http/sse-hub.js';
@@ -40,8 +42,12 @@ import { jobCountRoutes } from './routes/job-count-routes.js';
 import { jobRoutes } from './routes/job-routes.js';
 import { notifyRoutes } from './routes/notify-routes.js';
 import { opsRoutes } from './routes/ops-routes.js';
+import { readTokenRoutes } from './routes/read-token-routes.js';
 import { JobSchema } from './routes/schemas.js';
 import { timerRoutes } from './routes/timer-routes.js';
+
+/** Key of the generated read-token secret in the engine's settings: stored once (insert-if-absent), shared by every instance. */
+const READ_TOKEN_SECRET_SETTING = 'read-token-secret';
 
 /** Reconnect delay suggested to event-stream clients. */
 const SSE_RETRY_MS = 1000;
@@ -140,6 +146,8 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
   const retention = new RetentionSweeper({ engine, retentionSeconds: opts.retentionSeconds, log: app.log, now, onPruned: (counts) => metrics.pruned(counts) });
   if (engine.size) metrics.countStorage(engine.size);
   await bootstrapKeys(keys, apiKeys, now());
+  // Read when first needed (the store may be down at start); instances racing on a fresh store all end up with the first secret stored.
+  const readTokens = storedReadTokens(() => engine.deliveries.ensureSetting(READ_TOKEN_SECRET_SETTING, generateReadSecret()));
   let draining = false;
   app.decorate('jobs', service);
   app.decorate('notify', notify);
@@ -164,17 +172,22 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
   const requestLog = new RequestLog(app.log, { lineLevel: logging.pretty ? 'info' : 'debug' });
   registerRequestHooks(app, metrics, requestLog);
   registerProblemHandlers(app);
+  // Before the access check: a refused read (401 expired, 403 scope) still tells the page why.
+  registerCorsHooks(app, opts.corsOrigin);
   const accessOptions = {
     keys,
     limiter,
     defaultPolicy: rateLimit,
     now,
+    readTokens,
     onRateLimited: (scope: 'key' | 'ip') => metrics.rateLimited.inc({ scope }),
     // The first read (at start, or the first request if the store was down then) and every change.
     onAccessMode: (mode: AccessMode, previous: AccessMode | undefined) => logAccessMode(app.log, mode, previous, createKeyHint(engine)),
   };
   const access = new AccessControl(accessOptions);
   app.decorateRequest('tenant', OPEN_TENANT);
+  app.decorateRequest('keyId', undefined);
+  app.decorateRequest('readScope', undefined);
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',
@@ -193,7 +206,10 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
     await api.register(jobCountRoutes, { service });
     await api.register(eventRoutes, { service, hub, retryMs: SSE_RETRY_MS, waits: metrics, held });
     await api.register(notifyRoutes, { service, deliveries: notify.deliveries, secrets: notify.secrets });
+    await api.register(readTokenRoutes, { service, tokens: readTokens, defaultTtlSeconds: opts.readTokenTtlSeconds, maxTtlSeconds: opts.readTokenMaxTtlSeconds });
   });
+  // Outside the API's scope: a browser's preflight carries no credentials.
+  await app.register(corsPreflightRoutes, { origins: opts.corsOrigin });
   await app.register(opsRoutes, { store, feed, isDraining: () => draining });
   await app.register(metricsRoutes, { metrics, token: opts.metricsToken });
   await app.register(dashboardRoutes);

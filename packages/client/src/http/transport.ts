@@ -2,7 +2,7 @@
  * One HTTP exchange with retries: the transport loop of DESIGN.md. It knows
  * nothing of jobs; waits sit on top of it and share its deadline.
  */
-import { AbortError, BadResponseError, HttpError, InvalidOptionError, NetworkError, RequestTimeoutError, type ProblemBody } from '../errors/errors.js';
+import { AbortError, BadResponseError, HttpError, InvalidOptionError, NetworkError, RequestTimeoutError, isJobwaitError, type ProblemBody } from '../errors/errors.js';
 import { decideRetry, type NormalizedRetryOptions } from '../retry/retry-policy.js';
 import type { Deadline } from '../wait/deadline.js';
 import { sleep, throwIfAborted } from '../wait/sleep.js';
@@ -14,6 +14,10 @@ export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 export interface TransportSettings {
   baseUrl: string;
   apiKey: string | undefined;
+  /** A read token sent instead of the API key. */
+  token?: string | undefined;
+  /** Fetches a fresh read token (the first one, and after each expiry). */
+  getToken?: (() => string | Promise<string>) | undefined;
   fetch: FetchLike;
   requestTimeoutMs: number;
   retry: NormalizedRetryOptions;
@@ -51,6 +55,14 @@ export interface OpenedResponse {
   disarmTimeout: () => void;
   /** Aborts the underlying request (closes a stream). */
   abort: (reason?: unknown) => void;
+  /** Which read token the request carried (for {@link Transport.renewToken}). */
+  tokenGeneration: number;
+}
+
+/** The credential header of one request, and which read token it is. */
+interface Authorization {
+  header: string | undefined;
+  generation: number;
 }
 
 /** A decoded answer. */
@@ -60,9 +72,21 @@ export interface HttpAnswer<T> {
   body: T;
 }
 
+/** The server's code for a read token past its end: a fresh one from `getToken` carries on. */
+export const TOKEN_EXPIRED = 'JOBWAIT_ERR_TOKEN_EXPIRED';
+
+/** Fresh tokens fetched in a row for one request before its 401 is given up (a backend minting dead tokens). */
+const MAX_TOKEN_RENEWALS = 3;
+
 /** Sends requests, decodes JSON and retries transport failures under the retry policy. */
 export class Transport {
   readonly settings: TransportSettings;
+  /** The read token in use, or its fetch in flight (shared by every request that needs it). */
+  #token: Promise<string> | undefined;
+  /** The read token once known, so requests need not wait a tick for it. */
+  #tokenValue: string | undefined;
+  /** Counts token renewals, so requests that failed on one token share one renewal. */
+  #tokenGeneration = 0;
 
   constructor(settings: TransportSettings) {
     let url: URL;
@@ -73,6 +97,60 @@ export class Transport {
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidOptionError(`baseUrl must use http or https, got ${url.protocol}`);
     this.settings = { ...settings, baseUrl: url.href.replace(/\/+$/, '') };
+    if (settings.token !== undefined) {
+      this.#token = Promise.resolve(settings.token);
+      this.#tokenValue = settings.token;
+    }
+  }
+
+  /**
+   * The `Authorization` value of the next request (the API key, the read token, or none) and the
+   * token's generation; a promise only while a token is being fetched, so a request with a key
+   * goes out in the same tick it was made.
+   */
+  private authorization(): Authorization | Promise<Authorization> {
+    const generation = this.#tokenGeneration;
+    if (this.settings.apiKey) return { header: `Bearer ${this.settings.apiKey}`, generation };
+    if (this.#tokenValue !== undefined) return { header: `Bearer ${this.#tokenValue}`, generation };
+    if (this.#token === undefined && this.settings.getToken) this.#token = this.fetchToken();
+    const pending = this.#token;
+    return pending === undefined ? { header: undefined, generation } : pending.then((token) => ({ header: `Bearer ${token}`, generation }));
+  }
+
+  private fetchToken(): Promise<string> {
+    this.#tokenValue = undefined;
+    const fetching = Promise.resolve()
+      .then(() => this.settings.getToken!())
+      .then((token) => {
+        if (typeof token !== 'string' || token === '') throw new InvalidOptionError('getToken must resolve to a non-empty token');
+        if (this.#token === fetching) this.#tokenValue = token;
+        return token;
+      });
+    // A failed fetch is not kept: the next request asks again.
+    fetching.catch(() => {
+      if (this.#token === fetching) this.#token = undefined;
+    });
+    return fetching;
+  }
+
+  /**
+   * After `error`: true when it says the read token expired and a fresh one is now in use (the
+   * caller then repeats at once). Requests that failed together on one token share one renewal.
+   */
+  async renewToken(error: unknown, renewals: number, generation: number): Promise<boolean> {
+    if (!(error instanceof HttpError) || error.status !== 401 || error.serverCode !== TOKEN_EXPIRED) return false;
+    if (!this.settings.getToken || renewals >= MAX_TOKEN_RENEWALS) return false;
+    // Another request renewed it since this one was sent: use that token rather than asking again.
+    if (generation === this.#tokenGeneration) {
+      this.#tokenGeneration++;
+      this.#token = this.fetchToken();
+    }
+    try {
+      await this.#token;
+    } catch (cause) {
+      throw isJobwaitError(cause) ? cause : new NetworkError('GET', 'getToken()', cause);
+    }
+    return true;
   }
 
   /** Full URL of `path` with `query`. */
@@ -87,11 +165,17 @@ export class Transport {
 
   /** Sends `spec`, retrying retryable failures; returns the decoded answer or throws a typed error. */
   async request<T>(spec: RequestSpec): Promise<HttpAnswer<T>> {
-    for (let retries = 0; ; retries++) {
+    for (let retries = 0, renewals = 0; ; retries++) {
       throwIfAborted(spec.signal);
+      const generation = this.#tokenGeneration;
       try {
         return await this.attempt<T>(spec);
       } catch (error) {
+        if (await this.renewToken(error, renewals, generation)) {
+          renewals++;
+          retries--;
+          continue;
+        }
         if (spec.noRetry?.(error)) throw error;
         const delayMs = this.retryDelay(error, retries, spec.deadline);
         if (delayMs === undefined) throw error;
@@ -138,7 +222,16 @@ export class Transport {
       spec.signal?.removeEventListener('abort', onAbort);
     };
     const headers: Record<string, string> = { accept: 'application/json', ...this.settings.headers };
-    if (this.settings.apiKey) headers.authorization = `Bearer ${this.settings.apiKey}`;
+    let authorization = this.authorization();
+    if (authorization instanceof Promise) {
+      try {
+        authorization = await authorization;
+      } catch (error) {
+        dispose();
+        throw isJobwaitError(error) ? error : new NetworkError(spec.method, url, error);
+      }
+    }
+    if (authorization.header !== undefined) headers.authorization = authorization.header;
     // Last, so a request with its own credentials (a worker's report token) sends those, not the key.
     Object.assign(headers, spec.headers);
     const init: RequestInit = { method: spec.method, headers, signal: controller.signal };
@@ -149,7 +242,14 @@ export class Transport {
     try {
       const response = await this.settings.fetch(url, init);
       this.pace(response.headers);
-      return { response, signal: controller.signal, dispose, disarmTimeout: () => clearTimeout(timer), abort: (reason) => controller.abort(reason) };
+      return {
+        response,
+        signal: controller.signal,
+        dispose,
+        disarmTimeout: () => clearTimeout(timer),
+        abort: (reason) => controller.abort(reason),
+        tokenGeneration: authorization.generation,
+      };
     } catch (error) {
       dispose();
       throw this.mapFetchError(error, spec, url, timedOut, timeoutMs);

@@ -39,15 +39,18 @@ export async function* streamJob(transport: Transport, id: string, options: Stre
   const parser = new SseParser();
   parser.lastEventId = options.lastEventId;
   let failures = 0;
+  let renewals = 0;
   for (;;) {
     throwIfAborted(signal);
     parser.reset();
     let failure: unknown;
     let reconnectMs: number | undefined;
+    let tokenGeneration = -1;
     const headers: Record<string, string> = { accept: 'text/event-stream' };
     if (parser.lastEventId !== undefined) headers['last-event-id'] = parser.lastEventId;
     try {
       const opened = await transport.open({ method: 'GET', path: `/v1/jobs/${encodeURIComponent(id)}/events`, headers, signal });
+      tokenGeneration = opened.tokenGeneration;
       const idle = new IdleWatch(idleTimeoutMs, opened.abort);
       try {
         const { response } = opened;
@@ -61,6 +64,7 @@ export async function* streamJob(transport: Transport, id: string, options: Stre
           if (event.event !== 'job') continue;
           const job = parseJob(event.data, transport.url(`/v1/jobs/${id}/events`));
           failures = 0;
+          renewals = 0;
           yield job;
           if (isTerminal(job)) return;
         }
@@ -73,6 +77,11 @@ export async function* streamJob(transport: Transport, id: string, options: Stre
       if (signal?.aborted) throw new AbortError(signal.reason);
       if (error instanceof StreamUnsupportedError || error instanceof AbortError) throw error;
       failure = isJobwaitError(error) ? error : new NetworkError('GET', transport.url(`/v1/jobs/${encodeURIComponent(id)}/events`), error);
+      // The read token expired (the server ends a stream at its token's end): resume at once with a fresh one, after the last event seen.
+      if (await transport.renewToken(failure, renewals, tokenGeneration)) {
+        renewals++;
+        continue;
+      }
     }
     // The stream ended (server restart, drain, proxy timeout) or broke: reopen where it stopped.
     const delayMs = failure === undefined ? (reconnectMs ?? 0) : transport.retryDelay(failure, failures, deadline);

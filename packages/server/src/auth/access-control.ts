@@ -6,6 +6,9 @@
  * rate-limit bucket. Every API answer carries the `RateLimit` headers; a
  * long-poll or a stream costs one token however long it is held. Public routes
  * (health, metrics, docs, the dashboard) are registered outside its scope.
+ * A read token (`jwb_`, auth/read-token.ts) acts for the key that minted it,
+ * on the routes marked `readToken` and the jobs it names only; its requests
+ * count against that key's limits.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { StoreUnavailableError } from '../errors/errors.js';
@@ -14,6 +17,7 @@ import type { RateLimiter, RateLimitPolicy } from '../ratelimit/rate-limiter.js'
 import { rateLimitHeaders, type RateDecision } from '../ratelimit/token-bucket.js';
 import type { AccessMode, ApiKeyRecord, KeyStore } from './key-store.js';
 import { parseApiKey, secretMatches } from './api-key.js';
+import { isReadToken, type ReadTokens } from './read-token.js';
 
 /** Tenant of every request while the server runs open, without API keys. */
 export const OPEN_TENANT = 'public';
@@ -28,10 +32,16 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The tenant (API key id, or `public` when open) this request acts for. */
     tenant: string;
+    /** Id of the API key the request carries, or that minted its read token; undefined while the server runs open. */
+    keyId: string | undefined;
+    /** What the request's read token allows, when it carries one instead of an API key. */
+    readScope: ReadScope | undefined;
   }
   interface FastifyContextConfig {
     /** The seed's routes answer `{"error": ...}` rather than problem+json. */
     seed?: boolean;
+    /** A read token may call this route (it reads the job of its `:id`), and CORS applies to it (http/cors.ts). */
+    readToken?: boolean;
   }
 }
 
@@ -44,14 +54,28 @@ export interface AccessControlOptions {
   now: () => number;
   /** Told of every request refused with 429 (for `jobwait_rate_limited_total`): per key, or per IP when open. */
   onRateLimited?: ((scope: 'key' | 'ip') => void) | undefined;
+  /** Verifies read tokens (its secret may come from the store); without it every `jwb_` token is refused. */
+  readTokens?: (() => Promise<ReadTokens>) | undefined;
   /** Told of the access mode when it is first read, and each time a read finds it changed (for the log). */
   onAccessMode?: ((mode: AccessMode, previous: AccessMode | undefined) => void) | undefined;
 }
+
+/** What a read token allows: reading these jobs until then. */
+export interface ReadScope {
+  jobs: ReadonlySet<string>;
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
+}
+
+/** Who an `Authorization` header stands for, or why it is refused. */
+export type Identity = { caller: Caller } | { refused: 'missing' | 'invalid' | 'expired' };
 
 /** Who a request acts for: the API key, or none while the server runs open. */
 export interface Caller {
   tenant: string;
   key?: ApiKeyRecord | undefined;
+  /** Set when the caller holds a read token (minted by `key`) rather than the key itself. */
+  readScope?: ReadScope | undefined;
 }
 
 /** A token taken (or refused) from a caller's bucket, with the `RateLimit` headers it answers with. */
@@ -89,11 +113,36 @@ export class AccessControl {
     return this.reading;
   }
 
-  /** The caller an `Authorization` header stands for; undefined when keys are required and it holds no valid one. */
+  /**
+   * The caller an `Authorization` header stands for (an API key, or a read token whose key is still
+   * active), or why it is refused. Keys are read from the store on every call: revoking a key
+   * refuses it, and every token it minted, from the next request on.
+   */
+  async check(authorization: string | undefined): Promise<Identity> {
+    if (!(await this.accessMode()).keysRequired) return { caller: { tenant: OPEN_TENANT } };
+    const match = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
+    const bearer = match?.[1];
+    if (bearer === undefined) return { refused: authorization ? 'invalid' : 'missing' };
+    if (isReadToken(bearer)) return this.checkReadToken(bearer);
+    const key = await authenticate(bearer, this.options.keys);
+    return key ? { caller: { tenant: key.id, key } } : { refused: 'invalid' };
+  }
+
+  /** The API-key caller an `Authorization` header stands for; undefined when keys are required and it holds no valid key (a read token included). */
   async identify(authorization: string | undefined): Promise<Caller | undefined> {
-    if (!(await this.accessMode()).keysRequired) return { tenant: OPEN_TENANT };
-    const key = await authenticate(authorization, this.options.keys);
-    return key ? { tenant: key.id, key } : undefined;
+    const identity = await this.check(authorization);
+    return 'caller' in identity && identity.caller.readScope === undefined ? identity.caller : undefined;
+  }
+
+  private async checkReadToken(token: string): Promise<Identity> {
+    if (!this.options.readTokens) return { refused: 'invalid' };
+    const verified = (await this.options.readTokens()).verify(token, this.options.now());
+    if (!verified.ok) return { refused: verified.reason };
+    const { claims } = verified;
+    const key = await this.options.keys.get(claims.keyId);
+    // The minting key must still be active, and still be the tenant the token reads.
+    if (!key || key.revokedAt !== undefined || key.id !== claims.tenant) return { refused: 'invalid' };
+    return { caller: { tenant: claims.tenant, key, readScope: { jobs: new Set(claims.jobs), expiresAt: claims.expiresAt } } };
   }
 
   private async readMode(t: number): Promise<AccessMode> {
@@ -128,13 +177,22 @@ export class AccessControl {
  */
 export function accessHook(access: AccessControl, options: Pick<AccessControlOptions, 'defaultPolicy' | 'onRateLimited'>): onRequestHookHandler {
   const admit = async (request: FastifyRequest, reply: FastifyReply): Promise<boolean> => {
-    const caller = await access.identify(request.headers.authorization);
-    if (!caller) {
-      reply.header('www-authenticate', 'Bearer realm="jobwait"');
-      deny(request, reply, 401, 'JOBWAIT_ERR_UNAUTHORIZED', request.headers.authorization ? 'the API key is not valid or was revoked' : 'send an API key as Authorization: Bearer <key>');
+    const identity = await access.check(request.headers.authorization);
+    if ('refused' in identity) {
+      refuse(request, reply, identity.refused);
       return false;
     }
+    const { caller } = identity;
+    if (caller.readScope) {
+      const outside = outsideScope(request, caller.readScope);
+      if (outside !== undefined) {
+        deny(request, reply, 403, 'JOBWAIT_ERR_TOKEN_SCOPE', outside);
+        return false;
+      }
+    }
     request.tenant = caller.tenant;
+    request.keyId = caller.key?.id;
+    request.readScope = caller.readScope;
     const admission = await access.take(caller, request.ip);
     if (!admission) return true;
     for (const [name, value] of admission.headers) reply.header(name, value);
@@ -152,18 +210,45 @@ export function accessHook(access: AccessControl, options: Pick<AccessControlOpt
   };
 }
 
-async function authenticate(header: string | undefined, keys: KeyStore): Promise<ApiKeyRecord | undefined> {
-  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  const parsed = match ? parseApiKey(match[1]!) : undefined;
+/** Why a read token may not make `request`, or undefined when it may (a route marked `readToken`, on a job it names). */
+function outsideScope(request: FastifyRequest, scope: ReadScope): string | undefined {
+  if (!request.routeOptions.config.readToken) return 'a read token only reads the jobs it names (GET /v1/jobs/{id}, with or without a wait, and GET /v1/jobs/{id}/events); use an API key for anything else';
+  // Decided from the token alone, before any lookup: the same answer whether the job exists, is this tenant's or another's.
+  const id = (request.params as { id?: unknown } | undefined)?.id;
+  return typeof id === 'string' && scope.jobs.has(id) ? undefined : `this read token does not name job ${JSON.stringify(String(id))}`;
+}
+
+/** The 401 of a missing, invalid or expired credential (RFC 6750's `invalid_token` for the latter two). */
+function refuse(request: FastifyRequest, reply: FastifyReply, reason: 'missing' | 'invalid' | 'expired'): FastifyReply {
+  if (reason === 'missing') {
+    reply.header('www-authenticate', 'Bearer realm="jobwait"');
+    return deny(request, reply, 401, 'JOBWAIT_ERR_UNAUTHORIZED', 'send an API key (or a read token) as Authorization: Bearer <key>');
+  }
+  reply.header('www-authenticate', `Bearer realm="jobwait", error="invalid_token"`);
+  if (reason === 'expired') return deny(request, reply, 401, 'JOBWAIT_ERR_TOKEN_EXPIRED', 'the read token expired: ask the app that minted it for a fresh one');
+  return deny(request, reply, 401, 'JOBWAIT_ERR_UNAUTHORIZED', 'the API key or read token is not valid, or its key was revoked');
+}
+
+async function authenticate(bearer: string, keys: KeyStore): Promise<ApiKeyRecord | undefined> {
+  const parsed = parseApiKey(bearer);
   if (!parsed) return undefined;
   const record = await keys.get(parsed.id);
   if (!record || record.revokedAt !== undefined || !secretMatches(parsed.secret, record.hash)) return undefined;
   return record;
 }
 
-function deny(request: FastifyRequest, reply: FastifyReply, status: 401 | 429, code: 'JOBWAIT_ERR_UNAUTHORIZED' | 'JOBWAIT_ERR_RATE_LIMITED', detail: string): FastifyReply {
+/** Seed-route bodies of each refusal. */
+const SEED_ERRORS: Record<number, string> = { 401: 'Unauthorized: invalid or missing API key', 403: 'Forbidden: a read token cannot call this route', 429: 'Too many requests' };
+
+function deny(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  status: 401 | 403 | 429,
+  code: 'JOBWAIT_ERR_UNAUTHORIZED' | 'JOBWAIT_ERR_TOKEN_EXPIRED' | 'JOBWAIT_ERR_TOKEN_SCOPE' | 'JOBWAIT_ERR_RATE_LIMITED',
+  detail: string,
+): FastifyReply {
   if (request.routeOptions.config.seed) {
-    return reply.code(status).type('application/json; charset=utf-8').send({ error: status === 401 ? 'Unauthorized: invalid or missing API key' : 'Too many requests' });
+    return reply.code(status).type('application/json; charset=utf-8').send({ error: SEED_ERRORS[status] });
   }
   return sendProblem(reply, { ...problem(code, detail), instance: request.url });
 }

@@ -9,6 +9,7 @@ import { LOG_FORMATS } from '../logging/log-format.js';
 import { DEFAULT_RETRY_SCHEDULE_MS, normalizeRetrySchedule } from '../notify/retry-schedule.js';
 import { isWebhookSecret } from '../notify/webhook-signature.js';
 import { parseAllowEntry } from '../notify/webhook-target.js';
+import { ConfigError } from './config-error.js';
 import { choice, integer, list, number, numberList, resolveOptions, text, toggle, type OptionsOf, type ResolvedOf } from './option-schema.js';
 
 /** Log levels of `--log-level`; `silent` writes nothing. */
@@ -34,6 +35,19 @@ function proxyEntryProblem(entry: string): string | undefined {
   const maxBits = isIP(address) === 4 ? 32 : 128;
   if (isIP(address) !== 0 && extra === undefined && (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= maxBits))) return undefined;
   return `${JSON.stringify(entry)} is not an IP address or CIDR network (e.g. 127.0.0.1,10.0.0.0/8)`;
+}
+
+/** Why `entry` is not an exact origin `--cors-origin` takes (`https://app.example.com`, no path, no `*`), or nothing. */
+function originProblem(entry: string): string | undefined {
+  let origin: string | undefined;
+  try {
+    const url = new URL(entry);
+    origin = url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : undefined;
+  } catch {
+    origin = undefined;
+  }
+  // Exactly its own origin: a path, a trailing slash, a wildcard or credentials would never match a browser's Origin header.
+  return origin === entry ? undefined : `${JSON.stringify(entry)} is not an exact origin such as https://app.example.com (scheme, host and port only; never *)`;
 }
 
 function allowEntryProblem(entry: string): string | undefined {
@@ -121,6 +135,18 @@ export const SERVER_SCHEMA = Object.freeze({
     description: 'reverse proxies whose X-Forwarded-For gives the client IP (per-IP limits and logs then see the client)',
     entryProblem: proxyEntryProblem,
   }),
+  corsOrigin: list({
+    flag: 'cors-origin',
+    env: 'JOBWAIT_CORS_ORIGIN',
+    arg: 'list',
+    range: 'exact origins (https://app.example.com), comma-separated',
+    default: Object.freeze([]) as readonly string[],
+    defaultText: 'none: every route is same-origin only',
+    description: 'web pages that may read jobs with a read token (CORS on GET /v1/jobs/{id} and its event stream only)',
+    entryProblem: originProblem,
+  }),
+  readTokenTtlSeconds: integer({ flag: 'read-token-ttl', env: 'JOBWAIT_READ_TOKEN_TTL', arg: 's', min: 1, max: 86_400, default: 600, description: 'life of a read token whose mint names no ttlSeconds, in seconds' }),
+  readTokenMaxTtlSeconds: integer({ flag: 'read-token-max-ttl', env: 'JOBWAIT_READ_TOKEN_MAX_TTL', arg: 's', min: 1, max: 86_400, default: 3600, description: 'longest life a read token may be minted with, in seconds' }),
   hotReads: toggle({
     flag: 'hot-reads',
     env: 'JOBWAIT_HOT_READS',
@@ -255,6 +281,9 @@ export const SERVER_DEFAULTS = Object.freeze(
  */
 export function resolveServerOptions(options: ServerOptions = {}, label?: (key: keyof typeof SERVER_SCHEMA) => string): ResolvedServerOptions {
   const resolved = resolveOptions(SERVER_SCHEMA, options, label);
+  if (resolved.readTokenTtlSeconds > resolved.readTokenMaxTtlSeconds) {
+    throw new ConfigError(label?.('readTokenTtlSeconds') ?? 'read-token-ttl', `must be at most read-token-max-ttl (${resolved.readTokenMaxTtlSeconds}), got ${resolved.readTokenTtlSeconds}`);
+  }
   const rateBurst = resolved.rateBurst ?? Math.max(1, Math.ceil(resolved.rateLimit * 2));
   return Object.freeze({
     ...resolved,

@@ -19,6 +19,9 @@ export type ServerErrorCode =
   | 'JOBWAIT_ERR_IDEMPOTENCY_IN_FLIGHT'
   | 'JOBWAIT_ERR_BAD_REQUEST'
   | 'JOBWAIT_ERR_UNAUTHORIZED'
+  | 'JOBWAIT_ERR_TOKEN_EXPIRED'
+  | 'JOBWAIT_ERR_TOKEN_SCOPE'
+  | 'JOBWAIT_ERR_OPEN_SERVER'
   | 'JOBWAIT_ERR_RATE_LIMITED'
   | 'JOBWAIT_ERR_TOO_MANY_HELD'
   | 'JOBWAIT_ERR_UNAVAILABLE'
@@ -39,6 +42,9 @@ export const STATUS_BY_CODE: Readonly<Record<ServerErrorCode, number>> = Object.
   JOBWAIT_ERR_IDEMPOTENCY_IN_FLIGHT: 409,
   JOBWAIT_ERR_IDEMPOTENCY_MISMATCH: 422,
   JOBWAIT_ERR_UNAUTHORIZED: 401,
+  JOBWAIT_ERR_TOKEN_EXPIRED: 401,
+  JOBWAIT_ERR_TOKEN_SCOPE: 403,
+  JOBWAIT_ERR_OPEN_SERVER: 409,
   JOBWAIT_ERR_RATE_LIMITED: 429,
   JOBWAIT_ERR_TOO_MANY_HELD: 429,
   JOBWAIT_ERR_UNAVAILABLE: 503,
@@ -106,6 +112,22 @@ export class BadRequestError extends ServerError {
   constructor(message: string, code: 'JOBWAIT_ERR_VALIDATION' | 'JOBWAIT_ERR_BAD_REQUEST' = 'JOBWAIT_ERR_VALIDATION') {
     super(code, message);
     this.name = 'BadRequestError';
+  }
+}
+
+/** A read token asked for something it does not cover: another job, or anything but reading (create, cancel, list, mint…). */
+export class TokenScopeError extends ServerError {
+  constructor(detail: string) {
+    super('JOBWAIT_ERR_TOKEN_SCOPE', detail);
+    this.name = 'TokenScopeError';
+  }
+}
+
+/** Read tokens are scoped to an API key, and a server running open has none: it mints no tokens. */
+export class OpenServerError extends ServerError {
+  constructor() {
+    super('JOBWAIT_ERR_OPEN_SERVER', 'this server runs open, without API keys, so there is no key to scope a read token to: create an API key (jobwait keys create) and mint with it');
+    this.name = 'OpenServerError';
   }
 }
 

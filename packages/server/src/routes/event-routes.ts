@@ -47,10 +47,14 @@ export async function eventRoutes(app: FastifyInstance, options: EventRoutesOpti
 
   app.get<{ Params: JobParams }>(
     '/v1/jobs/:id/events',
-    { schema: { summary: "A job's states as server-sent events; resumes after Last-Event-ID", params: JobParams, produces: ['text/event-stream'], response: streamResponse } },
+    {
+      config: { readToken: true },
+      schema: { summary: "A job's states as server-sent events; resumes after Last-Event-ID", params: JobParams, produces: ['text/event-stream'], response: streamResponse },
+    },
     async (request, reply) => {
       const tenant = tenantOf(request);
       const { id } = request.params;
+      const tokenEnd = request.readScope?.expiresAt;
       const openedAt = service.now();
       const lastSeen = parseEventId(request.headers['last-event-id']);
       const slot = holdStream(request);
@@ -61,6 +65,8 @@ export async function eventRoutes(app: FastifyInstance, options: EventRoutesOpti
       const deliver = (job: JobRecord): void => {
         if (!stream || stream.isClosed) return;
         const now = service.now();
+        // A read token's stream ends with the token, before any later event: the client resumes with a fresh one after Last-Event-ID.
+        if (tokenEnd !== undefined && now >= tokenEnd) return stream.close(0);
         const { version, status, updatedAt } = effectiveState(job, now);
         const final = isFinal(status);
         if (version > sent) {
@@ -100,6 +106,7 @@ export async function eventRoutes(app: FastifyInstance, options: EventRoutesOpti
       stream = hub.open(reply.raw, replyHeaders(reply), retryMs);
       stream.onClose(unsubscribe);
       stream.onClose(() => slot.release());
+      if (tokenEnd !== undefined) closeAt(stream, tokenEnd - service.now());
       deliver(job);
       for (const change of early) deliver(change.job);
       // A job past due whose settle event is still to come reads final already: deliver() closed the stream.
@@ -147,6 +154,14 @@ export async function eventRoutes(app: FastifyInstance, options: EventRoutesOpti
       for (const change of early) deliver(change.job);
     },
   );
+}
+
+/** Ends `stream` (reconnect at once: `retry: 0`) in `ms`, unless it ended before. */
+function closeAt(stream: SseStream, ms: number): void {
+  // setTimeout's limit is 2^31-1 ms; tokens live a day at most.
+  const timer = setTimeout(() => stream.close(0), Math.max(0, ms));
+  timer.unref();
+  stream.onClose(() => clearTimeout(timer));
 }
 
 /** Headers already set on the reply (request id, rate limit), for a hijacked stream. */

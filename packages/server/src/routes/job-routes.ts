@@ -85,6 +85,7 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
   app.get<{ Params: JobParams; Querystring: GetJobQuery }>(
     '/v1/jobs/:id',
     {
+      config: { readToken: true },
       schema: {
         summary: 'Read a job; with Prefer: wait=N (or ?wait=N) hold until it changes',
         params: JobParams,
@@ -101,7 +102,9 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
       if (wait === undefined || wait <= 0) {
         job = await service.get(tenant, id);
       } else {
-        const hold = Math.min(wait, maxWaitSeconds);
+        // A read token's wait ends with the token: no answer is given past its end.
+        const tokenLeft = request.readScope ? Math.max(1, Math.ceil((request.readScope.expiresAt - service.now()) / 1000)) : Infinity;
+        const hold = Math.min(wait, maxWaitSeconds, tokenLeft);
         const slot = options.held ? holdFor(options.held, request, 'long-poll') : undefined;
         options.waits?.holding(request);
         const heldSince = service.now();
