@@ -218,14 +218,14 @@ function outsideScope(request: FastifyRequest, scope: ReadScope): string | undef
   return typeof id === 'string' && scope.jobs.has(id) ? undefined : `this read token does not name job ${JSON.stringify(String(id))}`;
 }
 
-/** The 401 of a missing, invalid or expired credential (RFC 6750's `invalid_token` for the latter two). */
+/** The 401 of a missing, invalid or expired credential (RFC 6750's `invalid_token` error for an expired one, which a client renews). */
 function refuse(request: FastifyRequest, reply: FastifyReply, reason: 'missing' | 'invalid' | 'expired'): FastifyReply {
-  if (reason === 'missing') {
-    reply.header('www-authenticate', 'Bearer realm="jobwait"');
-    return deny(request, reply, 401, 'JOBWAIT_ERR_UNAUTHORIZED', 'send an API key (or a read token) as Authorization: Bearer <key>');
+  if (reason === 'expired') {
+    reply.header('www-authenticate', 'Bearer realm="jobwait", error="invalid_token", error_description="the token expired"');
+    return deny(request, reply, 401, 'JOBWAIT_ERR_TOKEN_EXPIRED', 'the read token expired: ask the app that minted it for a fresh one');
   }
-  reply.header('www-authenticate', `Bearer realm="jobwait", error="invalid_token"`);
-  if (reason === 'expired') return deny(request, reply, 401, 'JOBWAIT_ERR_TOKEN_EXPIRED', 'the read token expired: ask the app that minted it for a fresh one');
+  reply.header('www-authenticate', 'Bearer realm="jobwait"');
+  if (reason === 'missing') return deny(request, reply, 401, 'JOBWAIT_ERR_UNAUTHORIZED', 'send an API key (or a read token) as Authorization: Bearer <key>');
   return deny(request, reply, 401, 'JOBWAIT_ERR_UNAUTHORIZED', 'the API key or read token is not valid, or its key was revoked');
 }
 
