@@ -11,7 +11,7 @@ export { JobwaitClient } from './jobs/jobwait-client.js';
 export { TimerClient, type TimerStatus, type TimerStatusOptions } from './timer/timer-client.js';
 export { poll, type PollOptions } from './wait/poll.js';
 export type { ClientOptions } from './client-options.js';
-export type { CreateJobInput, Job, JobPage, JobStatus } from './jobs/job.js';
+export type { CreatedJob, CreateJobInput, Job, JobPage, JobStatus } from './jobs/job.js';
 export type { WaitForJobOptions, WaitStrategy } from './jobs/wait-for-job.js';
 export type { FailureInput, JobReporter, JobReporterOptions, ProgressDetails } from './report/job-reporter.js';
 export type { ScheduleOptions } from './wait/schedule.js';

@@ -35,10 +35,13 @@ local refs = redis.call('ZRANGEBYSCORE', KEYS[7], '-inf', ARGV[2])
 local prefix = ARGV[3]
 for _, ref in ipairs(refs) do
   if string.sub(ref, 1, #prefix) == prefix then
-    local s = redis.call('HMGET', ARGV[1] .. string.sub(ref, #prefix + 1), 'state', 'outcome')
-    if s[1] == 'pending' and position[s[2]] then
+    local s = redis.call('HMGET', ARGV[1] .. string.sub(ref, #prefix + 1), 'state', 'outcome', 'duration')
+    -- A timer ends as its outcome; a reported job (no duration) past its deadline as an error.
+    local ends = s[2]
+    if not s[3] or s[3] == '' then ends = 'error' end
+    if s[1] == 'pending' and position[ends] then
       counts[1] = counts[1] - 1
-      counts[position[s[2]]] = counts[position[s[2]]] + 1
+      counts[position[ends]] = counts[position[ends]] + 1
     end
   end
 end

@@ -10,10 +10,10 @@ local last = ''
 for _, id in ipairs(ids) do
   last = id
   local key = ARGV[1] .. id
-  local s = redis.call('HMGET', key, 'state', 'outcome', 'due_at')
+  local s = redis.call('HMGET', key, 'state', 'outcome', 'due_at', 'duration', 'deadline_at')
   if not s[1] then
     redis.call('ZREM', KEYS[1], id)
-  elseif ARGV[4] == '' or effective_status(s[1], s[2], s[3], now) == ARGV[4] then
+  elseif ARGV[4] == '' or effective_status(s[1], s[2], s[3], s[4], s[5], now) == ARGV[4] then
     out[#out + 1] = redis.call('HGETALL', key)
     if #out >= limit then break end
   end

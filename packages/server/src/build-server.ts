@@ -40,6 +40,8 @@ import { dashboardRoutes } from './routes/dashboard-routes.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { jobCountRoutes } from './routes/job-count-routes.js';
 import { jobRoutes } from './routes/job-routes.js';
+import { reportRoutes } from './routes/report-routes.js';
+import { generateReportSecret, ReportTokens } from './auth/report-token.js';
 import { notifyRoutes } from './routes/notify-routes.js';
 import { opsRoutes } from './routes/ops-routes.js';
 import { readTokenRoutes } from './routes/read-token-routes.js';
@@ -48,6 +50,8 @@ import { timerRoutes } from './routes/timer-routes.js';
 
 /** Key of the generated read-token secret in the engine's settings: stored once (insert-if-absent), shared by every instance. */
 const READ_TOKEN_SECRET_SETTING = 'read-token-secret';
+/** Key of the generated report secret in the engine's settings (kept once, shared by every instance). */
+const REPORT_SECRET_SETTING = 'report-secret';
 
 /** Reconnect delay suggested to event-stream clients. */
 const SSE_RETRY_MS = 1000;
@@ -128,7 +132,17 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
   const store = countErrors(engine.jobs, 'store', metrics);
   const feed = countErrors(engine.feed, 'feed', metrics);
   engine.onConnectionError(() => metrics.storeErrors.inc({ component: engine.kind, operation: 'connection' }));
-  const service = new JobService(store, feed, app.log, { errorRate: opts.errorRate, seed: opts.seed }, now);
+  const service = new JobService(store, feed, app.log, { errorRate: opts.errorRate, seed: opts.seed, jobTimeoutSeconds: opts.jobTimeoutSeconds }, now);
+  // One secret per engine (or the operator's): every instance and every replayed create mints the same
+  // tokens. Read on first use, not at build: a server must start (and say it is not ready) while its engine is down.
+  let tokensLoading: Promise<ReportTokens> | undefined;
+  const reportTokens = (): Promise<ReportTokens> =>
+    (tokensLoading ??= (async () => new ReportTokens(opts.reportSecret ?? (await engine.deliveries.ensureSetting(REPORT_SECRET_SETTING, generateReportSecret()))))().catch(
+      (error: unknown) => {
+        tokensLoading = undefined;
+        throw error;
+      },
+    ));
   const stopDueHints = engine.dueTimes?.((dueAt) => service.expectDue(dueAt));
   const hub = new SseHub(opts.heartbeatMs);
   // Webhooks and email: enqueued when a job becomes final (once per job across a cluster), sent in the background.
@@ -202,7 +216,7 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
   await app.register(async (api) => {
     api.addHook('onRequest', accessHook(access, accessOptions));
     await api.register(timerRoutes, { ...limits, held });
-    await api.register(jobRoutes, { ...limits, refuseCallbackUrl: (url: string) => notify.refuseCallbackUrl(url), waits: metrics, held });
+    await api.register(jobRoutes, { ...limits, reportTokens, refuseCallbackUrl: (url: string) => notify.refuseCallbackUrl(url), waits: metrics, held });
     await api.register(jobCountRoutes, { service });
     await api.register(eventRoutes, { service, hub, retryMs: SSE_RETRY_MS, waits: metrics, held });
     await api.register(notifyRoutes, { service, deliveries: notify.deliveries, secrets: notify.secrets });
@@ -210,6 +224,14 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
   });
   // Outside the API's scope: a browser's preflight carries no credentials.
   await app.register(corsPreflightRoutes, { origins: opts.corsOrigin });
+  // A worker's report is authorized by its job's token, not an API key: outside the API scope's key check.
+  await app.register(reportRoutes, {
+    service,
+    tokens: reportTokens,
+    maxResultBytes: opts.maxResultBytes,
+    limiter,
+    policy: rateLimit,
+  });
   await app.register(opsRoutes, { store, feed, isDraining: () => draining });
   await app.register(metricsRoutes, { metrics, token: opts.metricsToken });
   await app.register(dashboardRoutes);

@@ -32,12 +32,18 @@ export interface Job {
   notifyEmail?: string;
 }
 
-/** Body of `POST /v1/jobs`. */
+/** Body of `POST /v1/jobs`: with `duration` a simulated timer; without it a job a worker reports on (see `JobwaitClient.reporter`). */
 export interface CreateJobInput {
-  /** Seconds the simulated job runs. */
-  duration: number;
-  /** Force the outcome; otherwise the server's error rate decides. */
+  /** Seconds the simulated job runs; leave it out for a job a worker reports on. */
+  duration?: number;
+  /** Simulated jobs: force the outcome; otherwise the server's error rate decides. */
   outcome?: 'completed' | 'error';
+  /** Reported jobs: fail as `JOBWAIT_ERR_JOB_STALLED` when a started job has no report this long (default: never). */
+  heartbeatTimeoutSeconds?: number;
+  /** Reported jobs: fail as `JOBWAIT_ERR_JOB_EXPIRED` when still pending this long after creation (default: the server's). */
+  timeoutSeconds?: number;
+  /** Extra webhook events: `job.progress`, at most every 500 ms per job. */
+  webhookEvents?: 'job.progress'[];
   /** Webhook target for this job's final state. */
   callbackUrl?: string;
   /** Email address told of the final state. */
@@ -45,6 +51,12 @@ export interface CreateJobInput {
   /** Free-form JSON kept with the job. */
   metadata?: Record<string, unknown>;
 }
+
+/** What `createJob` answers: the job, and for a reported job the token its worker reports with. */
+export type CreatedJob = Job & {
+  /** Reported jobs: the worker's capability for this one job; pass it to `client.reporter(job.id, job.reportToken)`. Shown only by the create. */
+  reportToken?: string;
+};
 
 /** One page of `GET /v1/jobs`. */
 export interface JobPage {

@@ -3,7 +3,7 @@ import { createTransport, type ClientOptions } from '../client-options.js';
 import { BadResponseError, InvalidOptionError } from '../errors/errors.js';
 import type { Transport } from '../http/transport.js';
 import { JobReporter, type JobReporterOptions } from '../report/job-reporter.js';
-import { isJob, type CreateJobInput, type Job, type JobPage, type JobStatus } from './job.js';
+import { isJob, type CreatedJob, type CreateJobInput, type Job, type JobPage, type JobStatus } from './job.js';
 import { streamJob, type WatchJobOptions } from './job-stream.js';
 import { waitForJob, type WaitForJobOptions } from './wait-for-job.js';
 
@@ -48,7 +48,7 @@ export class JobwaitClient {
   }
 
   /** Starts a job. Retries are safe: the same `Idempotency-Key` is sent each time. */
-  async createJob(input: CreateJobInput, options: CreateJobOptions = {}): Promise<Job> {
+  async createJob(input: CreateJobInput, options: CreateJobOptions = {}): Promise<CreatedJob> {
     if (typeof input !== 'object' || input === null) throw new InvalidOptionError('createJob needs an object with a duration');
     const idempotencyKey = options.idempotencyKey ?? randomKey();
     const answer = await this.#transport.request<unknown>({
@@ -58,7 +58,7 @@ export class JobwaitClient {
       headers: { 'idempotency-key': idempotencyKey },
       signal: options.signal,
     });
-    return expectJob(answer.body, 'POST /v1/jobs');
+    return expectJob(answer.body, 'POST /v1/jobs') as CreatedJob;
   }
 
   /** Reads a job once. */

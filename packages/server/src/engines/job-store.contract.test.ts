@@ -10,6 +10,7 @@ import { JobIdFactory } from '../jobs/job-id.js';
 import type { JobRecord } from '../jobs/job-record.js';
 import type { Outcome } from '../jobs/outcome.js';
 import type { JobStore } from '../store/job-store.js';
+import { JOB_STALLED, SIMULATED_FAILURE, applyReport } from '../jobs/transition.js';
 
 const harnesses = ENGINE_KINDS.map((name) => ({
   name,
@@ -18,6 +19,12 @@ const harnesses = ENGINE_KINDS.map((name) => ({
     return { store: opened.engine.jobs, dispose: () => opened.dispose() };
   },
 }));
+
+/** Deep equality of records, ignoring the store's revision (`rev`: its own compare-and-set counter). */
+function same(actual: unknown, expected: unknown, message?: string): void {
+  const strip = (value: unknown): unknown => JSON.parse(JSON.stringify(value ?? null, (key, x: unknown) => (key === 'rev' ? undefined : x)));
+  assert.deepEqual(strip(actual), strip(expected), message);
+}
 
 /** Realistic times: the Redis store expires finished jobs relative to the wall clock. */
 const T0 = Date.now();
@@ -57,8 +64,8 @@ for (const harness of harnesses) {
     it('reads back a created job with every field, only for its own tenant', async () => {
       const job = makeJob({ dueIn: 1234, outcome: 'error', extra: { duration: 1.234, metadata: { video: 'a.mp4', n: [1, 2] }, callbackUrl: 'https://example.com/hook', notifyEmail: 'x@example.com' } });
       const created = await store.create(job);
-      assert.deepEqual(created, { kind: 'created', job });
-      assert.deepEqual(await store.get('tenant-a', job.id), job);
+      same(created, { kind: 'created', job });
+      same(await store.get('tenant-a', job.id), job);
       assert.equal(await store.get('tenant-b', job.id), undefined);
       assert.equal(await store.get('tenant-a', 'job_00000000000000000000000000'), undefined);
     });
@@ -67,7 +74,7 @@ for (const harness of harnesses) {
       const job = makeJob();
       await store.create(job);
       const read = await store.get('tenant-a', job.id);
-      assert.deepEqual(read, job);
+      same(read, job);
       assert.ok(read && !('metadata' in read) && !('callbackUrl' in read) && !('notifyEmail' in read));
     });
 
@@ -75,8 +82,8 @@ for (const harness of harnesses) {
       const first = makeJob();
       assert.equal((await store.create(first, { key: 'k1', fingerprint: 'fp1' })).kind, 'created');
       const replay = await store.create(makeJob(), { key: 'k1', fingerprint: 'fp1' });
-      assert.deepEqual(replay, { kind: 'replayed', job: first });
-      assert.deepEqual(await store.create(makeJob(), { key: 'k1', fingerprint: 'fp2' }), { kind: 'mismatch' });
+      same(replay, { kind: 'replayed', job: first });
+      same(await store.create(makeJob(), { key: 'k1', fingerprint: 'fp2' }), { kind: 'mismatch' });
       // Keys belong to a tenant: another tenant's same key is a new job.
       const other = makeJob({ tenant: 'tenant-b' });
       assert.equal((await store.create(other, { key: 'k1', fingerprint: 'fp2' })).kind, 'created');
@@ -91,12 +98,12 @@ for (const harness of harnesses) {
       await store.create(makeJob({ tenant: 'tenant-b', createdAt: T0 + 10 }));
       const ids = jobs.map((j) => j.id).reverse();
       const page1 = await store.list('tenant-a', { limit: 2 }, T0);
-      assert.deepEqual(page1.map((j) => j.id), ids.slice(0, 2));
+      same(page1.map((j) => j.id), ids.slice(0, 2));
       const page2 = await store.list('tenant-a', { limit: 2, before: page1[1]!.id }, T0);
-      assert.deepEqual(page2.map((j) => j.id), ids.slice(2, 4));
+      same(page2.map((j) => j.id), ids.slice(2, 4));
       const page3 = await store.list('tenant-a', { limit: 2, before: page2[1]!.id }, T0);
-      assert.deepEqual(page3.map((j) => j.id), ids.slice(4));
-      assert.deepEqual(await store.list('tenant-a', { limit: 2, before: page3[0]!.id }, T0), []);
+      same(page3.map((j) => j.id), ids.slice(4));
+      same(await store.list('tenant-a', { limit: 2, before: page3[0]!.id }, T0), []);
     });
 
     it('filters a list on the effective status: a pending job past due counts as its outcome', async () => {
@@ -108,11 +115,11 @@ for (const harness of harnesses) {
       await store.cancel('tenant-a', canceled.id, T0 + 50);
       const now = T0 + 200;
       const ids = async (status: JobRecord['state']) => (await store.list('tenant-a', { status, limit: 10 }, now)).map((j) => j.id);
-      assert.deepEqual(await ids('completed'), [done.id]);
-      assert.deepEqual(await ids('error'), [failed.id]);
-      assert.deepEqual(await ids('pending'), [running.id]);
-      assert.deepEqual(await ids('canceled'), [canceled.id]);
-      assert.deepEqual(await store.list('tenant-a', { status: 'pending', limit: 10 }, T0), [done, failed, running].map((j) => ({ ...j })).reverse());
+      same(await ids('completed'), [done.id]);
+      same(await ids('error'), [failed.id]);
+      same(await ids('pending'), [running.id]);
+      same(await ids('canceled'), [canceled.id]);
+      same(await store.list('tenant-a', { status: 'pending', limit: 10 }, T0), [done, failed, running].map((j) => ({ ...j })).reverse());
     });
 
     it('counts jobs by status as reads show them, through create, cancel and settle, per tenant', async () => {
@@ -149,13 +156,14 @@ for (const harness of harnesses) {
       await store.create(job);
       await store.create(pastDue);
       const result = await store.cancel('tenant-a', job.id, T0 + 500);
-      assert.deepEqual(result, { kind: 'canceled', job: { ...job, state: 'canceled', version: 2, updatedAt: T0 + 500 } });
-      assert.deepEqual(await store.cancel('tenant-a', job.id, T0 + 600), { kind: 'final', job: { ...job, state: 'canceled', version: 2, updatedAt: T0 + 500 } });
-      assert.deepEqual(await store.cancel('tenant-a', pastDue.id, T0 + 100), { kind: 'final', job: pastDue });
-      assert.deepEqual(await store.cancel('tenant-b', pastDue.id, T0), { kind: 'missing' });
-      assert.deepEqual(await store.cancel('tenant-a', 'job_00000000000000000000000000', T0), { kind: 'missing' });
+      same(result, { kind: 'canceled', job: { ...job, state: 'canceled', version: 2, updatedAt: T0 + 500 } });
+      same(await store.cancel('tenant-a', job.id, T0 + 600), { kind: 'final', job: { ...job, state: 'canceled', version: 2, updatedAt: T0 + 500 } });
+      // A job past its deadline has ended, stored or not: it is answered as it ended.
+      same(await store.cancel('tenant-a', pastDue.id, T0 + 100), { kind: 'final', job: { ...pastDue, state: 'completed', version: 2, updatedAt: pastDue.dueAt } });
+      same(await store.cancel('tenant-b', pastDue.id, T0), { kind: 'missing' });
+      same(await store.cancel('tenant-a', 'job_00000000000000000000000000', T0), { kind: 'missing' });
       // Canceled jobs are no longer due.
-      assert.deepEqual((await store.settleDue(T0 + 120_000, 10)).map((j) => j.id), [pastDue.id]);
+      same((await store.settleDue(T0 + 120_000, 10)).map((j) => j.id), [pastDue.id]);
       assert.equal(await store.nextDueAt(), undefined);
     });
 
@@ -167,14 +175,14 @@ for (const harness of harnesses) {
       for (const job of [a, b, c, later]) await store.create(job);
       assert.equal(await store.nextDueAt(), b.dueAt);
       const first = await store.settleDue(T0 + 300, 2);
-      assert.deepEqual(first, [
-        { ...b, state: 'error', version: 2, updatedAt: b.dueAt },
+      same(first, [
+        { ...b, state: 'error', error: SIMULATED_FAILURE, version: 2, updatedAt: b.dueAt },
         { ...c, state: 'completed', version: 2, updatedAt: c.dueAt },
       ]);
-      assert.deepEqual((await store.settleDue(T0 + 300, 10)).map((j) => j.id), [a.id]);
-      assert.deepEqual(await store.settleDue(T0 + 300, 10), []);
+      same((await store.settleDue(T0 + 300, 10)).map((j) => j.id), [a.id]);
+      same(await store.settleDue(T0 + 300, 10), []);
       assert.equal(await store.nextDueAt(), later.dueAt);
-      assert.deepEqual(await store.get('tenant-a', a.id), { ...a, state: 'completed', version: 2, updatedAt: a.dueAt });
+      same(await store.get('tenant-a', a.id), { ...a, state: 'completed', version: 2, updatedAt: a.dueAt });
     });
 
     it('finds the jobs changed since a time, oldest first, for one tenant', async () => {
@@ -186,10 +194,10 @@ for (const harness of harnesses) {
       for (const job of [old, dueMeanwhile, canceledMeanwhile, newer, foreign]) await store.create(job);
       await store.cancel('tenant-a', canceledMeanwhile.id, T0 + 2600);
       const changed = await store.changedSince('tenant-a', T0 + 2500, T0 + 4000, 10);
-      assert.deepEqual(changed.map((j) => j.id), [dueMeanwhile.id, canceledMeanwhile.id, newer.id]);
-      assert.deepEqual((await store.changedSince('tenant-a', T0 + 2500, T0 + 4000, 2)).map((j) => j.id), [dueMeanwhile.id, canceledMeanwhile.id]);
+      same(changed.map((j) => j.id), [dueMeanwhile.id, canceledMeanwhile.id, newer.id]);
+      same((await store.changedSince('tenant-a', T0 + 2500, T0 + 4000, 2)).map((j) => j.id), [dueMeanwhile.id, canceledMeanwhile.id]);
       // Before its due time the job had not changed yet.
-      assert.deepEqual((await store.changedSince('tenant-a', T0 + 2500, T0 + 2700, 10)).map((j) => j.id), [canceledMeanwhile.id, newer.id]);
+      same((await store.changedSince('tenant-a', T0 + 2500, T0 + 2700, 10)).map((j) => j.id), [canceledMeanwhile.id, newer.id]);
     });
 
     it("keeps each tenant's current timer apart", async () => {
@@ -200,12 +208,12 @@ for (const harness of harnesses) {
       assert.equal(await store.getCurrentTimer('tenant-a'), undefined);
       await store.setCurrentTimer('tenant-a', a.id);
       await store.setCurrentTimer('tenant-b', b.id);
-      assert.deepEqual(await store.getCurrentTimer('tenant-a'), a);
-      assert.deepEqual(await store.getCurrentTimer('tenant-b'), b);
+      same(await store.getCurrentTimer('tenant-a'), a);
+      same(await store.getCurrentTimer('tenant-b'), b);
       const a2 = makeJob();
       await store.create(a2);
       await store.setCurrentTimer('tenant-a', a2.id);
-      assert.deepEqual(await store.getCurrentTimer('tenant-a'), a2);
+      same(await store.getCurrentTimer('tenant-a'), a2);
     });
 
     it('keeps settled and canceled jobs unnotified, by when they became final, until confirmed', async () => {
@@ -213,23 +221,51 @@ for (const harness of harnesses) {
       const canceled = makeJob({ dueIn: 60_000, tenant: 'tenant-b' });
       const pending = makeJob({ dueIn: 60_000 });
       for (const job of [settled, canceled, pending]) await store.create(job);
-      assert.deepEqual(await store.unnotified(T0 + 10_000, 10), [], 'nothing is final yet');
+      same(await store.unnotified(T0 + 10_000, 10), [], 'nothing is final yet');
       await store.settleDue(T0 + 5_000, 10);
       await store.cancel('tenant-b', canceled.id, T0 + 6_000);
       // By when the store made them final (5 s, 6 s), not by updatedAt (the settled job's is its due time).
-      assert.deepEqual((await store.unnotified(T0 + 4_999, 10)).map((j) => j.id), []);
-      assert.deepEqual((await store.unnotified(T0 + 5_000, 10)).map((j) => j.id), [settled.id]);
+      same((await store.unnotified(T0 + 4_999, 10)).map((j) => j.id), []);
+      same((await store.unnotified(T0 + 5_000, 10)).map((j) => j.id), [settled.id]);
       const both = await store.unnotified(T0 + 6_000, 10);
-      assert.deepEqual(both, [
+      same(both, [
         { ...settled, state: 'completed', version: 2, updatedAt: settled.dueAt },
         { ...canceled, state: 'canceled', version: 2, updatedAt: T0 + 6_000 },
       ]);
-      assert.deepEqual((await store.unnotified(T0 + 6_000, 1)).map((j) => j.id), [settled.id]);
+      same((await store.unnotified(T0 + 6_000, 1)).map((j) => j.id), [settled.id]);
       await store.markNotified([settled]);
-      assert.deepEqual((await store.unnotified(T0 + 60_000, 10)).map((j) => j.id), [canceled.id]);
+      same((await store.unnotified(T0 + 60_000, 10)).map((j) => j.id), [canceled.id]);
       await store.markNotified([canceled]);
       await store.markNotified([]);
-      assert.deepEqual(await store.unnotified(T0 + 60_000, 10), []);
+      same(await store.unnotified(T0 + 60_000, 10), []);
+    });
+
+    it('keeps a reported job whole, and writes a transition only over the revision it was read at', async () => {
+      const job: JobRecord = { id: makeJob().id, tenant: 'tenant-a', state: 'pending', createdAt: T0, updatedAt: T0, version: 1, heartbeatTimeoutMs: 1000, expiresAt: T0 + 60_000 };
+      await store.create(job);
+      const read = (await store.get('tenant-a', job.id))!;
+      same(read, job);
+      const started = applyReport(read, { event: 'progress', progress: 0.25, message: 'step 1', etaSeconds: 30 }, T0 + 10).job;
+      const written = await store.replace(read, started, { now: T0 + 10, final: false });
+      assert.ok(written, 'the first write goes through');
+      same(await store.getById(job.id), started);
+      // Another instance read the same revision and decided otherwise: its write is refused.
+      const late = applyReport(read, { event: 'completed', result: { url: 'u' } }, T0 + 11).job;
+      assert.equal(await store.replace(read, late, { now: T0 + 11, final: true }), undefined);
+      same(await store.get('tenant-a', job.id), started);
+      // Its deadline is the heartbeat's now: a second later it stalls, settled once, and lists as an error.
+      assert.equal(await store.nextDueAt(), T0 + 1010);
+      same((await store.list('tenant-a', { status: 'error', limit: 10 }, T0 + 1010)).map((j) => j.id), [job.id]);
+      same((await store.list('tenant-a', { status: 'pending', limit: 10 }, T0 + 1009)).map((j) => j.id), [job.id]);
+      const settled = await store.settleDue(T0 + 2000, 10);
+      assert.equal(settled.length, 1);
+      assert.equal(settled[0]!.error?.code, JOB_STALLED);
+      assert.equal(settled[0]!.message, 'step 1');
+      same(await store.settleDue(T0 + 3000, 10), []);
+      same((await store.unnotified(T0 + 2000, 10)).map((j) => j.id), [job.id]);
+      const done = (await store.get('tenant-a', job.id))!;
+      assert.equal(done.state, 'error');
+      assert.equal(await store.getById('job_00000000000000000000000000'), undefined);
     });
 
     it('answers ping while usable', async () => {

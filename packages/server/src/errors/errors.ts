@@ -15,6 +15,10 @@ export type ServerErrorCode =
   | 'JOBWAIT_ERR_ROUTE_NOT_FOUND'
   | 'JOBWAIT_ERR_METHOD_NOT_ALLOWED'
   | 'JOBWAIT_ERR_JOB_FINISHED'
+  | 'JOBWAIT_ERR_JOB_CANCELED'
+  | 'JOBWAIT_ERR_JOB_SIMULATED'
+  | 'JOBWAIT_ERR_REPORT_TOKEN'
+  | 'JOBWAIT_ERR_RESULT_TOO_LARGE'
   | 'JOBWAIT_ERR_IDEMPOTENCY_MISMATCH'
   | 'JOBWAIT_ERR_IDEMPOTENCY_IN_FLIGHT'
   | 'JOBWAIT_ERR_BAD_REQUEST'
@@ -39,6 +43,10 @@ export const STATUS_BY_CODE: Readonly<Record<ServerErrorCode, number>> = Object.
   JOBWAIT_ERR_ROUTE_NOT_FOUND: 404,
   JOBWAIT_ERR_METHOD_NOT_ALLOWED: 405,
   JOBWAIT_ERR_JOB_FINISHED: 409,
+  JOBWAIT_ERR_JOB_CANCELED: 409,
+  JOBWAIT_ERR_JOB_SIMULATED: 409,
+  JOBWAIT_ERR_REPORT_TOKEN: 403,
+  JOBWAIT_ERR_RESULT_TOO_LARGE: 413,
   JOBWAIT_ERR_IDEMPOTENCY_IN_FLIGHT: 409,
   JOBWAIT_ERR_IDEMPOTENCY_MISMATCH: 422,
   JOBWAIT_ERR_UNAUTHORIZED: 401,
@@ -88,6 +96,44 @@ export class JobFinishedError extends ServerError {
     // Not `status`: that member of a problem body is the HTTP status (RFC 9457).
     super('JOBWAIT_ERR_JOB_FINISHED', `job ${id} already finished with status ${status}`, { jobStatus: status });
     this.name = 'JobFinishedError';
+  }
+}
+
+/** A worker reported on a job that already ended otherwise; the problem carries the job as it ended. */
+export class ReportConflictError extends ServerError {
+  constructor(code: 'JOBWAIT_ERR_JOB_FINISHED' | 'JOBWAIT_ERR_JOB_CANCELED' | 'JOBWAIT_ERR_JOB_SIMULATED', id: string, job: unknown) {
+    const message =
+      code === 'JOBWAIT_ERR_JOB_CANCELED'
+        ? `job ${id} was canceled: stop working on it`
+        : code === 'JOBWAIT_ERR_JOB_SIMULATED'
+          ? `job ${id} is a simulated timer (created with duration): the server ends it, not a worker`
+          : `job ${id} already ended otherwise; a final report may only be repeated with the same content`;
+    super(code, message, { job });
+    this.name = 'ReportConflictError';
+  }
+}
+
+/** The report token is missing from a report. */
+export class ReportTokenMissingError extends ServerError {
+  constructor() {
+    super('JOBWAIT_ERR_UNAUTHORIZED', "send the job's report token as Authorization: Bearer jwr_… (the reportToken its create answered)");
+    this.name = 'ReportTokenMissingError';
+  }
+}
+
+/** The report token is not this job's (or not a token at all). Said before any lookup, so it tells nothing of which jobs exist. */
+export class ReportTokenError extends ServerError {
+  constructor() {
+    super('JOBWAIT_ERR_REPORT_TOKEN', "the report token is not this job's");
+    this.name = 'ReportTokenError';
+  }
+}
+
+/** A worker's result over `--max-result-bytes`. */
+export class ResultTooLargeError extends ServerError {
+  constructor(bytes: number, limit: number) {
+    super('JOBWAIT_ERR_RESULT_TOO_LARGE', `the result is ${bytes} bytes of JSON; at most ${limit} are accepted (--max-result-bytes)`, { limit });
+    this.name = 'ResultTooLargeError';
   }
 }
 

@@ -4,6 +4,7 @@
  * object, and the version an `If-None-Match` names.
  */
 import { effectiveState, jobEtag, jobView, progressOf, type JobRecord } from '../jobs/job-record.js';
+import { isReported, retryAfterSeconds } from '../jobs/transition.js';
 
 /** `Vary` of every read: the answer depends on a long-poll preference and on the ETag the client holds. */
 export const READ_VARY = 'Prefer, If-None-Match';
@@ -13,12 +14,14 @@ export const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
  * Headers of an answer that carries job `record` as it reads at `now`: JSON, ETag, no caching, and
- * `Retry-After` (whole seconds until due) while pending.
+ * `Retry-After` while pending.
  */
 export function jobHeaders(record: JobRecord, now: number): Record<string, string> {
   const { status, version } = effectiveState(record, now);
   const headers: Record<string, string> = { 'content-type': JSON_TYPE, etag: jobEtag(record.id, version), 'cache-control': 'no-store' };
-  if (status === 'pending') headers['retry-after'] = String(Math.max(1, Math.ceil(Math.max(0, record.dueAt - now) / 1000)));
+  // Until the known end; with none, a delay that grows with the job's age (jobs/transition.ts).
+  const retryAfter = status === 'pending' ? retryAfterSeconds(record, now) : undefined;
+  if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
   return headers;
 }
 
@@ -47,6 +50,8 @@ const TAIL_KEY = ',"createdAt":';
 export function jobBody(record: JobRecord, now: number): string {
   const cached = bodies.get(record);
   const pending = effectiveState(record, now).status === 'pending';
+  // A reported job's progress is its worker's, not the clock's: only a timer's body has moving numbers.
+  if (pending && isReported(record)) return JSON.stringify(jobView(record, now));
   if (!pending) {
     // Past due, a record reads the same for ever, settled or not.
     if (typeof cached === 'string') return cached;
@@ -62,5 +67,5 @@ export function jobBody(record: JobRecord, now: number): string {
     parts = [whole.slice(0, progressAt), whole.slice(whole.indexOf(TAIL_KEY))];
     bodies.set(record, parts);
   }
-  return `${parts[0]}${progressOf(record, now)},"etaMs":${Math.max(0, record.dueAt - now)}${parts[1]}`;
+  return `${parts[0]}${progressOf(record, now)},"etaMs":${Math.max(0, record.dueAt! - now)}${parts[1]}`;
 }

@@ -12,3 +12,12 @@ export function requestedWait(preferHeader: string | string[] | undefined, query
   }
   return undefined;
 }
+
+/**
+ * True when the client asks to be answered only at a final state (`Prefer: until=final`), not at
+ * each new version: a waiter that only wants the end is not woken by every progress report.
+ */
+export function prefersUntilFinal(preferHeader: string | string[] | undefined): boolean {
+  const values = Array.isArray(preferHeader) ? preferHeader : preferHeader ? [preferHeader] : [];
+  return values.some((value) => value.split(',').some((preference) => /^\s*until\s*=\s*"?final"?\s*(?:;.*)?$/i.test(preference)));
+}

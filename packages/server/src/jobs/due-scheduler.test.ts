@@ -34,7 +34,7 @@ describe('DueScheduler', () => {
       // A job falls due while the first settle is still running: its timer fires mid-tick.
       const first = makeJob(20);
       await store.create(first);
-      scheduler.jobScheduled(first.dueAt);
+      scheduler.jobScheduled(first.dueAt!);
       await delay(60);
       release();
       await starting;
@@ -43,7 +43,7 @@ describe('DueScheduler', () => {
       // The next job must get a timer of its own.
       const second = makeJob(30);
       await store.create(second);
-      scheduler.jobScheduled(second.dueAt);
+      scheduler.jobScheduled(second.dueAt!);
       await delay(300);
       assert.deepEqual(settled, [first.id, second.id]);
     } finally {

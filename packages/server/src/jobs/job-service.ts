@@ -12,11 +12,21 @@ import { FinalOutbox, type FinalOutboxOptions } from './final-outbox.js';
 import { JobIdFactory, isJobId } from './job-id.js';
 import { effectiveState, isFinal, type JobRecord, type JobStatus } from './job-record.js';
 import { OutcomePicker, type Outcome } from './outcome.js';
+import { applyReport, deadlineAt, type Report } from './transition.js';
 
-/** Input of a create, already validated. */
+/** Tries of a report that keeps meeting a concurrent write (compare-and-set) before it gives up. */
+const REPORT_TRIES = 10;
+
+/** Input of a create, already validated. Without `duration`, a reported job: pending until its worker reports. */
 export interface NewJob {
-  duration: number;
+  duration?: number | undefined;
   outcome?: Outcome | undefined;
+  /** Reported jobs: a started job silent this long fails as stalled (default: none). */
+  heartbeatTimeoutSeconds?: number | undefined;
+  /** Reported jobs: a job not finished this long after creation fails as expired (default: the server's job timeout). */
+  timeoutSeconds?: number | undefined;
+  /** Extra webhook events (`job.progress`). */
+  webhookEvents?: 'job.progress'[] | undefined;
   callbackUrl?: string | undefined;
   notifyEmail?: string | undefined;
   metadata?: Record<string, unknown> | undefined;
@@ -27,6 +37,9 @@ export interface Created {
   job: JobRecord;
   replayed: boolean;
 }
+
+/** What a worker's report did, for the route to answer (see jobs/transition.ts `ReportOutcome`). */
+export type ReportResult = { kind: 'applied' | 'unchanged' | 'finished' | 'canceled' | 'simulated'; job: JobRecord } | { kind: 'missing' };
 
 /** How a wait for a change ended. */
 export interface WaitResult {
@@ -63,15 +76,18 @@ export class JobService {
   private readonly waits = new Set<() => void>();
   private readonly finalHandlers: FinalHandler[] = [];
   private readonly createdListeners: ((job: JobRecord) => void)[] = [];
+  /** A reported job's timeout when its create names none. */
+  private readonly jobTimeoutMs: number;
 
   constructor(
     private readonly store: JobStore,
     private readonly feed: ChangeFeed,
     private readonly log: FastifyBaseLogger,
-    options: { errorRate: number; seed?: number | undefined; outbox?: FinalOutboxOptions | undefined },
+    options: { errorRate: number; seed?: number | undefined; outbox?: FinalOutboxOptions | undefined; jobTimeoutSeconds?: number | undefined },
     readonly now: () => number = Date.now,
   ) {
     this.outcomes = new OutcomePicker(options.errorRate, options.seed);
+    this.jobTimeoutMs = (options.jobTimeoutSeconds ?? 86_400) * 1000;
     // A settled (or canceled) job's work — publish, final handlers — runs through the outbox.
     this.scheduler = new DueScheduler(store, (job) => void this.outbox.run(job), log, now);
     this.outbox = new FinalOutbox(store, (job) => this.finalWork(job), log, now, options.outbox);
@@ -124,25 +140,25 @@ export class JobService {
   /** Creates a job; with an Idempotency-Key, a repeat with the same body replays the first job. */
   async create(tenant: string, input: NewJob, idempotencyKey?: string): Promise<Created> {
     const now = this.now();
-    const job: JobRecord = {
-      id: this.ids.next(now),
-      tenant,
-      state: 'pending',
-      outcome: this.outcomes.pick(input.outcome),
-      createdAt: now,
-      dueAt: now + Math.round(input.duration * 1000),
-      updatedAt: now,
-      duration: input.duration,
-      version: 1,
-      metadata: input.metadata,
-      callbackUrl: input.callbackUrl,
-      notifyEmail: input.notifyEmail,
-    };
+    const job: JobRecord = { id: this.ids.next(now), tenant, state: 'pending', createdAt: now, updatedAt: now, version: 1 };
+    if (input.duration !== undefined) {
+      job.outcome = this.outcomes.pick(input.outcome);
+      job.dueAt = now + Math.round(input.duration * 1000);
+      job.duration = input.duration;
+    } else {
+      if (input.heartbeatTimeoutSeconds !== undefined) job.heartbeatTimeoutMs = Math.round(input.heartbeatTimeoutSeconds * 1000);
+      job.expiresAt = now + (input.timeoutSeconds === undefined ? this.jobTimeoutMs : Math.round(input.timeoutSeconds * 1000));
+      if (input.webhookEvents !== undefined && input.webhookEvents.length > 0) job.webhookEvents = [...input.webhookEvents];
+    }
+    if (input.metadata !== undefined) job.metadata = input.metadata;
+    if (input.callbackUrl !== undefined) job.callbackUrl = input.callbackUrl;
+    if (input.notifyEmail !== undefined) job.notifyEmail = input.notifyEmail;
     const claim = idempotencyKey === undefined ? undefined : { key: idempotencyKey, fingerprint: fingerprint(input) };
     const result = await this.store.create(job, claim);
     if (result.kind === 'mismatch') throw new IdempotencyMismatchError();
     if (result.kind === 'replayed') return { job: result.job, replayed: true };
-    this.scheduler.jobScheduled(job.dueAt);
+    const deadline = deadlineAt(job);
+    if (deadline !== undefined) this.scheduler.jobScheduled(deadline);
     for (const listener of this.createdListeners) listener(result.job);
     await this.feed.publish({ tenant, job: result.job });
     return { job: result.job, replayed: false };
@@ -178,6 +194,31 @@ export class JobService {
   /** Change-feed subscriptions held right now (long-polls and streams; for tests and metrics). */
   subscriptions(): number {
     return this.feed.size();
+  }
+
+  /**
+   * Applies a worker's report to job `id` (any tenant's: the caller checked the job's report token,
+   * which names the job). Read, decide (jobs/transition.ts), compare-and-set; on a conflict with
+   * another write (a heartbeat, a settle on another instance), again from the new state.
+   */
+  async report(id: string, report: Report): Promise<ReportResult> {
+    for (let attempt = 0; attempt < REPORT_TRIES; attempt++) {
+      const stored = isJobId(id) ? await this.store.getById(id) : undefined;
+      if (!stored) return { kind: 'missing' };
+      const now = this.now();
+      const out = applyReport(stored, report, now);
+      if (out.kind !== 'changed' && out.kind !== 'touched') return { kind: out.kind, job: out.job };
+      const final = isFinal(out.job.state);
+      const written = await this.store.replace(stored, out.job, { now, final });
+      if (!written) continue;
+      const deadline = deadlineAt(written);
+      if (deadline !== undefined) this.scheduler.jobScheduled(deadline);
+      if (final) await this.outbox.run(written);
+      // A bare heartbeat is no new version: it wakes no one.
+      else if (out.kind === 'changed') await this.publish(written);
+      return { kind: out.kind === 'changed' ? 'applied' : 'unchanged', job: written };
+    }
+    throw new Error(`jobwait: job ${id} kept changing during ${REPORT_TRIES} report attempts`);
   }
 
   /** The tenant's job, or `JobNotFoundError` (also for another tenant's job and for malformed ids). */
@@ -219,7 +260,14 @@ export class JobService {
    * changes from now), or `timeoutMs` passes, or `signal` aborts. Subscribes before reading, so
    * a change between the two is never missed.
    */
-  async waitForChange(tenant: string, id: string, timeoutMs: number, knownVersion: number | undefined, signal: WaitSignal): Promise<WaitResult> {
+  async waitForChange(
+    tenant: string,
+    id: string,
+    timeoutMs: number,
+    knownVersion: number | undefined,
+    signal: WaitSignal,
+    untilFinal = false,
+  ): Promise<WaitResult> {
     // The newest version published since subscribing; `wake` is armed once the hold starts.
     let published: JobRecord | undefined;
     let wake: (() => void) | undefined;
@@ -232,11 +280,19 @@ export class JobService {
       const first = await this.get(tenant, id);
       const firstState = effectiveState(first, this.now());
       const baseline = knownVersion ?? firstState.version;
-      if (firstState.version > baseline || isFinal(firstState.status)) return { job: first, changed: firstState.version > baseline || knownVersion === undefined };
-      const newer = (): JobRecord | undefined => (published && effectiveState(published, this.now()).version > baseline ? published : undefined);
+      if (isFinal(firstState.status) || (!untilFinal && firstState.version > baseline)) {
+        return { job: first, changed: firstState.version > baseline || knownVersion === undefined };
+      }
+      // With untilFinal (`Prefer: until=final`), progress reports do not end the hold: only the end does.
+      const newer = (): JobRecord | undefined => {
+        if (!published) return undefined;
+        const state = effectiveState(published, this.now());
+        return state.version > baseline && (!untilFinal || isFinal(state.status)) ? published : undefined;
+      };
       if (signal.aborted || newer()) return { job: newer() ?? first, changed: newer() !== undefined };
-      // The scheduler publishes at due time; this also wakes if it lags (status follows dueAt).
-      const holdMs = Math.min(timeoutMs, Math.max(0, first.dueAt - this.now()) + 1000);
+      // The scheduler publishes at the deadline; this also wakes if it lags (status follows the deadline).
+      const deadline = deadlineAt(first);
+      const holdMs = deadline === undefined ? timeoutMs : Math.min(timeoutMs, Math.max(0, deadline - this.now()) + 1000);
       // One promise, one timer and one abort listener per held wait, all released when it ends: with
       // 20,000 waiters the garbage of a Promise.race of three was a good part of the wake-up (bench/server).
       await new Promise<void>((resolve) => {
@@ -276,8 +332,15 @@ export class JobService {
     return this.waits.size;
   }
 
-  /** Starts the scheduler (settles what fell due while stopped), then the outbox's sweeps (finishes what a previous run left undone). */
+  /**
+   * Starts the scheduler (settles what fell due while stopped), then the outbox's sweeps (finishes
+   * what a previous run left undone). First, where the engine can tell the whole server was down
+   * (one SQLite file, one process), running jobs get one heartbeat interval from now before they
+   * can stall: no worker could report while the server was away.
+   */
   async start(): Promise<void> {
+    const graced = (await this.store.restartGrace?.(this.now())) ?? 0;
+    if (graced > 0) this.log.info({ jobs: graced }, 'running jobs get one heartbeat interval after the restart before they can stall');
     await this.scheduler.start();
     this.outbox.start();
   }

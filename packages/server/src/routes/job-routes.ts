@@ -1,16 +1,18 @@
 /**
- * The jobs API: create (idempotent), read (with ETag, ETA hints and
- * long-poll), list, cancel.
+ * The jobs API: create (idempotent; a reported job's answer carries its report token), read
+ * (with ETag, ETA hints and long-poll), list, cancel.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { BadRequestError } from '../errors/errors.js';
-import { requestedWait } from '../http/prefer.js';
+import { prefersUntilFinal, requestedWait } from '../http/prefer.js';
 import { jobBody, jobHeaders, knownVersion, READ_VARY } from '../http/job-answer.js';
 import { whileConnected } from '../http/while-connected.js';
 import { effectiveState, isFinal, jobEtag, jobView, type JobRecord } from '../jobs/job-record.js';
 import type { JobService, NewJob } from '../jobs/job-service.js';
+import { isReported, retryAfterSeconds } from '../jobs/transition.js';
+import type { ReportTokens } from '../auth/report-token.js';
 import type { WaitObserver } from '../metrics/metrics.js';
-import { CreateJobBody, GetJobQuery, IdempotencyHeaders, JobPageSchema, JobParams, ListJobsQuery, ProblemSchema } from './schemas.js';
+import { CreatedJobSchema, CreateJobBody, GetJobQuery, IdempotencyHeaders, JobPageSchema, JobParams, ListJobsQuery, ProblemSchema } from './schemas.js';
 import type { HeldConnections } from '../limits/held-connections.js';
 import { holdFor } from '../limits/hold-request.js';
 import { tenantOf } from './tenant.js';
@@ -20,6 +22,8 @@ export interface JobRoutesOptions {
   service: JobService;
   maxDurationSeconds: number;
   maxWaitSeconds: number;
+  /** Mints the report token a reported job's create answers with (loaded from the engine on first use). */
+  reportTokens: () => Promise<ReportTokens>;
   /** Told of held long-polls and of how late they learnt of a final state (metrics). */
   waits?: WaitObserver | undefined;
   /** Why a `callbackUrl` may not be called (scheme, loopback/private targets after DNS), or `undefined` when it may. */
@@ -59,12 +63,18 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
         summary: 'Start a job',
         body: CreateJobBody,
         headers: IdempotencyHeaders,
-        response: { 201: { $ref: 'Job#' }, ...problems },
+        response: { 201: CreatedJobSchema, ...problems },
       },
     },
     async (request, reply) => {
       const body = request.body;
-      if (body.duration > maxDurationSeconds) throw new BadRequestError(`duration must be at most ${maxDurationSeconds} seconds`);
+      if (body.duration !== undefined && body.duration > maxDurationSeconds) throw new BadRequestError(`duration must be at most ${maxDurationSeconds} seconds`);
+      if (body.duration === undefined && body.outcome !== undefined) throw new BadRequestError('outcome is only for simulated jobs (with duration): a worker decides how a reported job ends');
+      if (body.duration !== undefined) {
+        for (const name of ['heartbeatTimeoutSeconds', 'timeoutSeconds', 'webhookEvents'] as const) {
+          if (body[name] !== undefined) throw new BadRequestError(`${name} is only for reported jobs (created without duration)`);
+        }
+      }
       if (body.metadata !== undefined && nestsDeeperThan(body.metadata, MAX_METADATA_DEPTH)) {
         throw new BadRequestError(`metadata must nest at most ${MAX_METADATA_DEPTH} levels deep`);
       }
@@ -78,7 +88,11 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
       const { job, replayed } = await service.create(tenantOf(request), body as NewJob, request.headers['idempotency-key']);
       reply.header('location', `/v1/jobs/${job.id}`);
       if (replayed) reply.header('idempotent-replayed', 'true');
-      return sendJob(reply, job, 201);
+      const now = service.now();
+      const view = jobView(job, now);
+      reply.headers(jobHeaders(job, now));
+      // Derived from the job id, so a replay (the first answer lost) hands back the same working token.
+      return reply.code(201).send(isReported(job) ? { ...view, reportToken: (await options.reportTokens()).mint(job.id) } : view);
     },
   );
 
@@ -105,15 +119,16 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
         // A read token's wait ends with the token: no answer is given past its end.
         const tokenLeft = request.readScope ? Math.max(1, Math.ceil((request.readScope.expiresAt - service.now()) / 1000)) : Infinity;
         const hold = Math.min(wait, maxWaitSeconds, tokenLeft);
+        const untilFinal = prefersUntilFinal(request.headers.prefer);
         const slot = options.held ? holdFor(options.held, request, 'long-poll') : undefined;
         options.waits?.holding(request);
         const heldSince = service.now();
         try {
-          job = (await whileConnected(request.raw, (signal) => service.waitForChange(tenant, id, hold * 1000, known, signal))).job;
+          job = (await whileConnected(request.raw, (signal) => service.waitForChange(tenant, id, hold * 1000, known, signal, untilFinal))).job;
         } finally {
           slot?.release();
         }
-        reply.header('preference-applied', `wait=${hold}`);
+        reply.header('preference-applied', untilFinal ? `wait=${hold}, until=final` : `wait=${hold}`);
         const state = effectiveState(job, service.now());
         // Wake delay counts only waiters that were there before the job finished.
         if (isFinal(state.status) && state.updatedAt >= heldSince) options.waits?.woke('long-poll', service.now() - state.updatedAt);

@@ -38,11 +38,20 @@ export const JobSchema = Type.Object(
   { $id: 'Job', additionalProperties: false },
 );
 
-/** Body of `POST /v1/jobs`. */
+/** Body of `POST /v1/jobs`: with `duration` a simulated timer, without it a job a worker reports on. */
 export const CreateJobBody = Type.Object(
   {
-    duration: Type.Number({ exclusiveMinimum: 0, description: 'seconds the simulated job runs' }),
-    outcome: Type.Optional(Type.Union([Type.Literal('completed'), Type.Literal('error')])),
+    duration: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'seconds the simulated job runs; leave it out for a job a worker reports on' })),
+    outcome: Type.Optional(Type.Union([Type.Literal('completed'), Type.Literal('error')], { description: 'simulated jobs: force the outcome' })),
+    heartbeatTimeoutSeconds: Type.Optional(
+      Type.Number({ exclusiveMinimum: 0, maximum: 86_400, description: 'reported jobs: fail as JOBWAIT_ERR_JOB_STALLED when a started job has no report this long (default: never)' }),
+    ),
+    timeoutSeconds: Type.Optional(
+      Type.Number({ exclusiveMinimum: 0, maximum: 31_536_000, description: "reported jobs: fail as JOBWAIT_ERR_JOB_EXPIRED when still pending this long after creation (default: the server's --job-timeout)" }),
+    ),
+    webhookEvents: Type.Optional(
+      Type.Array(Type.Literal('job.progress'), { maxItems: 1, uniqueItems: true, description: 'extra webhook events: job.progress at most every 500 ms per job (final events always go out)' }),
+    ),
     callbackUrl: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, pattern: '^https?://' })),
     notifyEmail: Type.Optional(Type.String({ minLength: 3, maxLength: 254, pattern: '^[^@\\s]+@[^@\\s]+$' })),
     metadata: Type.Optional(Metadata({ maxProperties: 64 })),
@@ -51,6 +60,21 @@ export const CreateJobBody = Type.Object(
 );
 /** Type of {@link CreateJobBody}. */
 export type CreateJobBody = Static<typeof CreateJobBody>;
+
+/**
+ * Answer of `POST /v1/jobs`: the job, and for a reported job the `reportToken` its worker reports
+ * with. Only this answer (and its Idempotency-Key replays) carries the token; no read, list,
+ * stream, webhook or email does.
+ */
+export const CreatedJobSchema = Type.Object(
+  {
+    ...JobSchema.properties,
+    reportToken: Type.Optional(
+      Type.String({ description: "reported jobs: the worker's capability for this one job (Authorization: Bearer jwr_… on POST /v1/jobs/{id}/reports); shown only here" }),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 /** `:id` of the job routes (shape checked in the service: a malformed id is simply not found). */
 export const JobParams = Type.Object({ id: Type.String() });

@@ -7,6 +7,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { isStoreUnreachable } from '../errors/errors.js';
 import { effectiveState, type JobRecord } from '../jobs/job-record.js';
+import { retryAfterSeconds } from '../jobs/transition.js';
 import type { JobService } from '../jobs/job-service.js';
 import { JSON_TYPE } from '../http/job-answer.js';
 import { requestedWait } from '../http/prefer.js';
@@ -75,7 +76,7 @@ function parseSeedJson(raw: string): unknown {
 /** The seed's `result` for a timer (a canceled one reads as `error`), and `Retry-After` (whole seconds until due) while pending. */
 export function seedStatus(job: JobRecord, now: number): { result: 'pending' | 'completed' | 'error'; retryAfter?: string } {
   const { status } = effectiveState(job, now);
-  if (status === 'pending') return { result: status, retryAfter: String(Math.max(1, Math.ceil((job.dueAt - now) / 1000))) };
+  if (status === 'pending') return { result: status, retryAfter: String(retryAfterSeconds(job, now) ?? 1) };
   return { result: status === 'canceled' ? 'error' : status };
 }
 

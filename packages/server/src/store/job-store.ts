@@ -28,12 +28,22 @@ export type JobCounts = Record<JobStatus, number>;
 /** The outcome of a cancel. */
 export type CancelResult = { kind: 'canceled'; job: JobRecord } | { kind: 'final'; job: JobRecord } | { kind: 'missing' };
 
+/** How {@link JobStore.replace} writes. */
+export interface ReplaceOptions {
+  /** The store's time of the write. */
+  now: number;
+  /** The job becomes final with this write: it enters the final-state outbox (see {@link JobStore.unnotified}). */
+  final: boolean;
+}
+
 /** Where jobs live. */
 export interface JobStore {
   /** Inserts `job`; with `idempotency`, atomically replays or refuses a repeated key instead. */
   create(job: JobRecord, idempotency?: IdempotencyClaim): Promise<CreateResult>;
   /** The tenant's job with this id. Records are snapshots: callers never change them (stores may share one between reads). */
   get(tenant: string, id: string): Promise<JobRecord | undefined>;
+  /** The job with this id, whatever its tenant: for a worker's report, whose token names the job. */
+  getById(id: string): Promise<JobRecord | undefined>;
   /** Newest first; `status` filters on the effective status at `now`. */
   list(tenant: string, query: ListQuery, now: number): Promise<JobRecord[]>;
   /**
@@ -43,9 +53,22 @@ export interface JobStore {
   countByStatus(tenant: string, now: number): Promise<JobCounts>;
   /** Jobs of `tenant` whose effective change time is at or after `since` (for stream resume), oldest first. */
   changedSince(tenant: string, since: number, now: number, limit: number): Promise<JobRecord[]>;
+  /**
+   * Writes `next` (a transition of `previous`, from jobs/transition.ts) if the stored record is still
+   * `previous` — same revision; returns the written record, or `undefined` when another write came
+   * first (the caller reads again and retries). Compare-and-set makes every transition happen once
+   * in a cluster. Moves the job's deadline in the settle index.
+   */
+  replace(previous: JobRecord, next: JobRecord, options: ReplaceOptions): Promise<JobRecord | undefined>;
+  /**
+   * After the whole server was down until `upSince`, restarts the heartbeat clock of every running
+   * reported job there (jobs/transition.ts `withRestartGrace`); returns how many. Absent where the
+   * engine cannot tell an outage of the whole server from the restart of one instance.
+   */
+  restartGrace?(upSince: number): Promise<number>;
   /** Cancels a job that is still pending at `now`. */
   cancel(tenant: string, id: string, now: number): Promise<CancelResult>;
-  /** Moves pending jobs due at `now` to their outcome, each once, and returns them as settled. */
+  /** Settles pending jobs whose deadline passed by `now` (jobs/transition.ts `settleDue`), each once, and returns them as settled. */
   settleDue(now: number, limit: number): Promise<JobRecord[]>;
   /**
    * Final jobs (settled or canceled) whose final-state work was not confirmed by
@@ -56,7 +79,7 @@ export interface JobStore {
   unnotified(before: number, limit: number): Promise<JobRecord[]>;
   /** Confirms that the final-state work (publish, webhooks, email) of these jobs is done. */
   markNotified(jobs: readonly JobRecord[]): Promise<void>;
-  /** Due time of the earliest pending job. */
+  /** The earliest deadline of a pending job. */
   nextDueAt(): Promise<number | undefined>;
   /** Points the tenant's seed-API "current timer" at job `id`. */
   setCurrentTimer(tenant: string, id: string): Promise<void>;

@@ -8,6 +8,7 @@
  * them settles (and publishes) each job; the others find nothing left.
  */
 import type { Unsubscribe } from '../../feed/change-feed.js';
+import { deadlineAt } from '../../jobs/transition.js';
 import type { RedisFeed } from './redis-feed.js';
 import type { RedisJobStore } from './redis-job-store.js';
 
@@ -26,7 +27,8 @@ export function watchDueTimes(jobs: RedisJobStore, feed: RedisFeed, listener: (d
     );
   };
   const offRemote = feed.onRemoteChange((change) => {
-    if (change.job.state === 'pending') listener(change.job.dueAt);
+    const deadline = deadlineAt(change.job);
+    if (deadline !== undefined) listener(deadline);
   });
   const offResync = feed.onResync(armForNextDue);
   const poll = setInterval(armForNextDue, DUE_POLL_MS);

@@ -238,6 +238,6 @@ function parseWire(message: string): WireChange | undefined {
   const wire = value as Partial<WireChange>;
   const job = wire.j;
   if (typeof wire.o !== 'string' || typeof wire.t !== 'string' || typeof job !== 'object' || job === null) return undefined;
-  if (typeof job.id !== 'string' || typeof job.version !== 'number' || typeof job.dueAt !== 'number' || job.tenant !== wire.t) return undefined;
+  if (typeof job.id !== 'string' || typeof job.version !== 'number' || typeof job.createdAt !== 'number' || job.tenant !== wire.t) return undefined;
   return wire as WireChange;
 }

@@ -1,16 +1,18 @@
 /**
  * The cluster job store: jobs in Redis, shared by any number of instances.
- * Every transition that must happen once (create with an Idempotency-Key,
- * settle at the due time, cancel) is one Lua script (lua/*.lua), so it is
- * atomic whichever instance runs it: two instances settling at the same
- * moment claim disjoint jobs, and each settle is published once. Key names:
- * engines/redis/redis-keys.ts.
+ * A create with an Idempotency-Key is one Lua script; every transition
+ * (report, cancel, settle at a deadline) is decided by jobs/transition.ts
+ * from the record read and written by one compare-and-set script
+ * (lua/replace-job-5.lua), so it happens once whichever instances try it:
+ * two instances settling at the same moment, one wins, the other finds the
+ * job changed. Key names: engines/redis/redis-keys.ts.
  */
 import type { Redis } from 'ioredis';
 import type { JobRecord, JobStatus } from '../../jobs/job-record.js';
 import type { Outcome } from '../../jobs/outcome.js';
 import type { PruneCounts } from '../../jobs/retention-sweeper.js';
-import type { CancelResult, CreateResult, IdempotencyClaim, JobCounts, JobStore, ListQuery } from '../../store/job-store.js';
+import type { CancelResult, CreateResult, IdempotencyClaim, JobCounts, JobStore, ListQuery, ReplaceOptions } from '../../store/job-store.js';
+import { cancel as cancelJob, deadlineAt, settleDue as settleJob } from '../../jobs/transition.js';
 import type { RedisKeys } from './redis-keys.js';
 import type { RedisScripts } from './redis-scripts.js';
 
@@ -22,6 +24,8 @@ const CHANGED_SINCE_CAP = 10_000;
 const COUNT_BUILD_BATCH = 2000;
 /** The status sets, in the order count-jobs takes and returns them. */
 const COUNTED_STATUSES: readonly JobStatus[] = ['pending', 'completed', 'error', 'canceled'];
+/** Tries of a cancel that keeps meeting a concurrent write (a heartbeat) before it gives up. */
+const CANCEL_TRIES = 10;
 /** `/readyz` must answer quickly even when Redis hangs. */
 const PING_TIMEOUT_MS = 1000;
 
@@ -61,12 +65,13 @@ export class RedisJobStore implements JobStore {
     const k = this.keys;
     const pending = job.state === 'pending';
     const expireAt = pending ? '' : String(job.updatedAt + this.retentionMs);
-    // The key lives as long as its job: until it can have expired after its due time.
-    const idemTtlMs = Math.max(1, job.dueAt - job.createdAt) + this.retentionMs;
+    const deadline = deadlineAt(job);
+    // The key lives as long as its job: until it can have expired after its deadline.
+    const idemTtlMs = Math.max(1, (deadline ?? job.createdAt) - job.createdAt) + this.retentionMs;
     const [kind, flat] = await this.scripts.run<[string, Flat?]>(
       'create-job',
       [k.job(job.id), k.tenantJobs(job.tenant), k.tenantChanges(job.tenant), k.due, k.expiring, idempotency ? k.idempotency(job.tenant, idempotency.key) : '', k.tenantStatus(job.tenant, job.state)],
-      [job.id, k.ref(job.tenant, job.id), pending ? job.dueAt : job.updatedAt, pending ? job.dueAt : '', expireAt, idempotency?.fingerprint ?? '', Math.round(idemTtlMs), k.job(''), ...toFields(job)],
+      [job.id, k.ref(job.tenant, job.id), changeScore(job), deadline ?? '', expireAt, idempotency?.fingerprint ?? '', Math.round(idemTtlMs), k.job(''), ...toFields(job)],
     );
     if (kind === 'mismatch') return { kind: 'mismatch' };
     if (kind === 'replayed') return { kind: 'replayed', job: fromFlat(flat!) };
@@ -123,20 +128,56 @@ export class RedisJobStore implements JobStore {
   }
 
   async cancel(tenant: string, id: string, now: number): Promise<CancelResult> {
+    for (let attempt = 0; attempt < CANCEL_TRIES; attempt++) {
+      const job = await this.get(tenant, id);
+      if (!job) return { kind: 'missing' };
+      const out = cancelJob(job, now);
+      if (out.kind === 'final') return out;
+      const written = await this.replace(job, out.job, { now, final: true });
+      if (written) return { kind: 'canceled', job: written };
+    }
+    throw new Error(`jobwait: job ${id} kept changing during ${CANCEL_TRIES} cancel attempts`);
+  }
+
+  async replace(previous: JobRecord, next: JobRecord, options: ReplaceOptions): Promise<JobRecord | undefined> {
     const k = this.keys;
-    const [kind, flat] = await this.scripts.run<[string, Flat?]>(
-      'cancel-job',
-      [k.job(id), k.due, k.expiring, k.tenantChanges(tenant), k.unnotified, k.timer(tenant), k.tenantStatus(tenant, 'pending'), k.tenantStatus(tenant, 'canceled')],
-      [tenant, now, now + this.retentionMs, k.ref(tenant, id), id],
+    const rev = previous.rev ?? 0;
+    const written: JobRecord = { ...next, rev: rev + 1 };
+    const done = await this.scripts.run<number>(
+      'replace-job',
+      [k.job(next.id), k.due, k.expiring, k.tenantChanges(next.tenant), k.unnotified, k.timer(next.tenant), k.tenantStatus(next.tenant, previous.state), k.tenantStatus(next.tenant, next.state)],
+      [rev, k.ref(next.tenant, next.id), next.id, deadlineAt(next) ?? '', options.final ? '1' : '', options.now, next.updatedAt + this.retentionMs, changeScore(next), ...toFields(written)],
     );
-    if (kind === 'canceled') return { kind: 'canceled', job: fromFlat(flat!) };
-    if (kind === 'final') return { kind: 'final', job: fromFlat(flat!) };
-    return { kind: 'missing' };
+    return done === 1 ? written : undefined;
   }
 
   async settleDue(now: number, limit: number): Promise<JobRecord[]> {
-    const flats = await this.scripts.run<Flat[]>('settle-due', [this.keys.due, this.keys.expiring, this.keys.unnotified], [now, limit, this.keys.job(''), this.retentionMs, this.keys.prefix]);
-    return flats.map(fromFlat);
+    const refs = await this.redis.zrangebyscore(this.keys.due, '-inf', now, 'LIMIT', 0, limit);
+    if (refs.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const ref of refs) pipeline.hgetall(this.keys.job(ref.slice(ref.indexOf('|') + 1)));
+    const hashes = (await pipeline.exec()) ?? [];
+    const settled: JobRecord[] = [];
+    const stale: string[] = [];
+    await Promise.all(
+      hashes.map(async ([error, hash], i) => {
+        if (error) throw error;
+        const job = hash && Object.keys(hash).length > 0 ? fromHash(hash as Record<string, string>) : undefined;
+        const next = job && settleJob(job, now);
+        // Gone, already final, or its deadline moved (a heartbeat): out of this look's way.
+        if (!job || !next) {
+          const deadline = job && deadlineAt(job);
+          if (deadline === undefined) stale.push(refs[i]!);
+          else if (deadline > now) await this.redis.zadd(this.keys.due, deadline, refs[i]!);
+          return;
+        }
+        // Another instance may settle (or a worker report) first: then this write finds the job changed.
+        const written = await this.replace(job, next, { now, final: true });
+        if (written) settled.push(written);
+      }),
+    );
+    if (stale.length > 0) await this.redis.zrem(this.keys.due, ...stale);
+    return settled;
   }
 
   async unnotified(before: number, limit: number): Promise<JobRecord[]> {
@@ -205,18 +246,38 @@ export class RedisJobStore implements JobStore {
   }
 }
 
+/** Score of a job in its tenant's change index: the latest time it may show a change (its deadline, else its last change). */
+function changeScore(job: JobRecord): number {
+  return Math.max(job.updatedAt, deadlineAt(job) ?? 0);
+}
+
+/** The members of a reported job kept as one JSON field. */
+const WORK_KEYS = ['startedAt', 'heartbeatAt', 'reportedAt', 'progress', 'message', 'result', 'error', 'heartbeatTimeoutMs', 'expiresAt', 'webhookEvents'] as const;
+
 function toFields(job: JobRecord): string[] {
   const fields = [
     'id', job.id,
     'tenant', job.tenant,
     'state', job.state,
-    'outcome', job.outcome,
     'created_at', String(job.createdAt),
-    'due_at', String(job.dueAt),
     'updated_at', String(job.updatedAt),
-    'duration', String(job.duration),
     'version', String(job.version),
+    'rev', String(job.rev ?? 0),
   ]; // prettier-ignore
+  if (job.outcome !== undefined) fields.push('outcome', job.outcome);
+  if (job.dueAt !== undefined) fields.push('due_at', String(job.dueAt));
+  if (job.duration !== undefined) fields.push('duration', String(job.duration));
+  const deadline = deadlineAt(job);
+  if (deadline !== undefined) fields.push('deadline_at', String(deadline));
+  const work: Record<string, unknown> = {};
+  let any = false;
+  for (const key of WORK_KEYS) {
+    if (job[key] !== undefined) {
+      work[key] = job[key];
+      any = true;
+    }
+  }
+  if (any) fields.push('work', JSON.stringify(work));
   if (job.metadata !== undefined) fields.push('metadata', JSON.stringify(job.metadata));
   if (job.callbackUrl !== undefined) fields.push('callback_url', job.callbackUrl);
   if (job.notifyEmail !== undefined) fields.push('notify_email', job.notifyEmail);
@@ -234,13 +295,17 @@ function fromHash(hash: Record<string, string>): JobRecord {
     id: hash.id!,
     tenant: hash.tenant!,
     state: hash.state as JobStatus,
-    outcome: hash.outcome as Outcome,
     createdAt: Number(hash.created_at),
-    dueAt: Number(hash.due_at),
     updatedAt: Number(hash.updated_at),
-    duration: Number(hash.duration),
     version: Number(hash.version),
+    rev: hash.rev === undefined ? 0 : Number(hash.rev),
   };
+  if (hash.duration !== undefined && hash.duration !== '') {
+    job.duration = Number(hash.duration);
+    job.outcome = hash.outcome as Outcome;
+  }
+  if (hash.due_at !== undefined && hash.due_at !== '') job.dueAt = Number(hash.due_at);
+  if (hash.work !== undefined) Object.assign(job, JSON.parse(hash.work) as Partial<JobRecord>);
   if (hash.metadata !== undefined) job.metadata = JSON.parse(hash.metadata) as Record<string, unknown>;
   if (hash.callback_url !== undefined) job.callbackUrl = hash.callback_url;
   if (hash.notify_email !== undefined) job.notifyEmail = hash.notify_email;

@@ -8,29 +8,60 @@
 import type Database from 'better-sqlite3';
 import type { JobRecord, JobStatus } from '../../jobs/job-record.js';
 import type { Outcome } from '../../jobs/outcome.js';
-import type { CancelResult, CreateResult, IdempotencyClaim, JobCounts, JobStore, ListQuery } from '../../store/job-store.js';
+import type { CancelResult, CreateResult, IdempotencyClaim, JobCounts, JobStore, ListQuery, ReplaceOptions } from '../../store/job-store.js';
+import { cancel as cancelJob, deadlineAt, settleDue as settleJob, withRestartGrace, type JobLifecycle } from '../../jobs/transition.js';
 import { RecordCache } from './record-cache.js';
 
 interface Row {
   id: string;
   tenant: string;
   state: JobStatus;
-  outcome: Outcome;
+  outcome: Outcome | null;
   created_at: number;
-  due_at: number;
+  due_at: number | null;
   updated_at: number;
-  duration: number;
+  duration: number | null;
   version: number;
   metadata: string | null;
   callback_url: string | null;
   notify_email: string | null;
+  /** When the server ends the pending job by itself (jobs/transition.ts `deadlineAt`): the settle index. */
+  deadline_at: number | null;
+  /** A reported job's worker-facing members ({@link Work}) as JSON; NULL on a timer. */
+  work: string | null;
+  rev: number;
 }
 
-/** A job row as an array, in {@link COLUMNS} order: raw rows skip building an object with 12 named keys per read. */
-type RawRow = [string, string, JobStatus, Outcome, number, number, number, number, number, string | null, string | null, string | null];
+/** The members of a reported job kept in the `work` column: read and written whole, never filtered on. */
+type Work = Pick<
+  JobRecord,
+  'startedAt' | 'heartbeatAt' | 'reportedAt' | 'progress' | 'message' | 'result' | 'error' | 'heartbeatTimeoutMs' | 'expiresAt' | 'webhookEvents'
+>;
+const WORK_KEYS = ['startedAt', 'heartbeatAt', 'reportedAt', 'progress', 'message', 'result', 'error', 'heartbeatTimeoutMs', 'expiresAt', 'webhookEvents'] as const;
 
-/** The columns of {@link RawRow}, for the reads. */
-const COLUMNS = 'id, tenant, state, outcome, created_at, due_at, updated_at, duration, version, metadata, callback_url, notify_email';
+/** A job row as an array, in {@link COLUMNS} order: raw rows skip building an object with named keys per read. */
+type RawRow = [
+  string,
+  string,
+  JobStatus,
+  Outcome | null,
+  number,
+  number | null,
+  number,
+  number | null,
+  number,
+  string | null,
+  string | null,
+  string | null,
+  string | null,
+  number,
+];
+
+/** The columns of {@link RawRow}, for the hot reads. */
+const COLUMNS = 'id, tenant, state, outcome, created_at, due_at, updated_at, duration, version, metadata, callback_url, notify_email, work, rev';
+
+/** Version of the schema below, in `PRAGMA user_version`: 0 is release 0.1.0's file (timers only). */
+const SCHEMA_VERSION = 1;
 
 /** A create waiting for the next group commit. */
 interface PendingCreate {
@@ -39,24 +70,35 @@ interface PendingCreate {
   reject: (error: unknown) => void;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS jobs (
+/** The jobs table of schema 1 (`%s`: its name while a 0.1.0 file is copied into it). */
+function jobsTable(name: string): string {
+  return `CREATE TABLE ${name} (
   id TEXT PRIMARY KEY,
   tenant TEXT NOT NULL,
   state TEXT NOT NULL,
-  outcome TEXT NOT NULL,
+  outcome TEXT,
   created_at INTEGER NOT NULL,
-  due_at INTEGER NOT NULL,
+  due_at INTEGER,
   updated_at INTEGER NOT NULL,
-  duration REAL NOT NULL,
+  duration REAL,
   version INTEGER NOT NULL,
   metadata TEXT,
   callback_url TEXT,
   notify_email TEXT,
-  unnotified_since INTEGER
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS jobs_pending_due ON jobs (due_at) WHERE state = 'pending';
+  unnotified_since INTEGER,
+  deadline_at INTEGER,
+  work TEXT,
+  rev INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID`;
+}
+
+const INDEXES = `
+CREATE INDEX IF NOT EXISTS jobs_pending_deadline ON jobs (deadline_at) WHERE state = 'pending' AND deadline_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_tenant_id ON jobs (tenant, id);
+CREATE INDEX IF NOT EXISTS jobs_unnotified ON jobs (unnotified_since) WHERE unnotified_since IS NOT NULL;
+`;
+
+const OTHER_TABLES = `
 CREATE TABLE IF NOT EXISTS idempotency_keys (
   tenant TEXT NOT NULL,
   key TEXT NOT NULL,
@@ -100,11 +142,14 @@ END;
 INSERT INTO job_counts (tenant, state, n) SELECT tenant, state, COUNT(*) FROM jobs GROUP BY tenant, state;
 `;
 
-/** Effective-status filters: a pending row past its due time already counts as its outcome. */
+/**
+ * Effective-status filters, the SQL form of jobs/transition.ts `effectiveJob`: a pending row past
+ * its deadline already counts as settled — a timer as its outcome, a reported job as failed.
+ */
 const STATUS_FILTER: Record<JobStatus, string> = {
-  pending: `state = 'pending' AND due_at > @now`,
-  completed: `(state = 'completed' OR (state = 'pending' AND due_at <= @now AND outcome = 'completed'))`,
-  error: `(state = 'error' OR (state = 'pending' AND due_at <= @now AND outcome = 'error'))`,
+  pending: `state = 'pending' AND (deadline_at IS NULL OR deadline_at > @now)`,
+  completed: `(state = 'completed' OR (state = 'pending' AND deadline_at <= @now AND duration IS NOT NULL AND outcome = 'completed'))`,
+  error: `(state = 'error' OR (state = 'pending' AND deadline_at <= @now AND (duration IS NULL OR outcome = 'error')))`,
   canceled: `state = 'canceled'`,
 };
 
@@ -113,11 +158,15 @@ export class SqliteJobStore implements JobStore {
   private readonly stmt;
 
   constructor(private readonly db: Database.Database) {
-    this.db.exec(SCHEMA);
     migrate(this.db);
     this.stmt = {
-      insert: db.prepare(`INSERT INTO jobs (id, tenant, state, outcome, created_at, due_at, updated_at, duration, version, metadata, callback_url, notify_email)
-        VALUES (@id, @tenant, @state, @outcome, @created_at, @due_at, @updated_at, @duration, @version, @metadata, @callback_url, @notify_email)`),
+      insert: db.prepare(`INSERT INTO jobs (id, tenant, state, outcome, created_at, due_at, updated_at, duration, version, metadata, callback_url, notify_email, deadline_at, work, rev)
+        VALUES (@id, @tenant, @state, @outcome, @created_at, @due_at, @updated_at, @duration, @version, @metadata, @callback_url, @notify_email, @deadline_at, @work, @rev)`),
+      // Compare-and-set on the revision: a record read before another write changed it is not written.
+      replace: db.prepare<Row & { expected: number; unnotified: number | null }, { rev: number }>(`UPDATE jobs SET state = @state, due_at = @due_at, updated_at = @updated_at,
+        version = @version, deadline_at = @deadline_at, work = @work, rev = @rev, unnotified_since = COALESCE(@unnotified, unnotified_since)
+        WHERE id = @id AND rev = @expected RETURNING rev`),
+      pendingReported: db.prepare<[], RawRow>(`SELECT ${COLUMNS} FROM jobs WHERE state = 'pending' AND duration IS NULL AND deadline_at IS NOT NULL`).raw(true),
       // Raw rows on the read paths every poll takes: ~2 µs of ~6 µs per read (bench/server, issue 8).
       get: db.prepare<[string, string], RawRow>(`SELECT ${COLUMNS} FROM jobs WHERE id = ? AND tenant = ?`).raw(true),
       getById: db.prepare<[string], RawRow>(`SELECT ${COLUMNS} FROM jobs WHERE id = ?`).raw(true),
@@ -125,30 +174,28 @@ export class SqliteJobStore implements JobStore {
       // A key whose job is gone (past retention) is taken over by the new job.
       idemInsert: db.prepare(`INSERT INTO idempotency_keys (tenant, key, fingerprint, job_id, created_at) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (tenant, key) DO UPDATE SET fingerprint = excluded.fingerprint, job_id = excluded.job_id, created_at = excluded.created_at`),
-      cancel: db.prepare<{ id: string; tenant: string; now: number }, Row>(`UPDATE jobs SET state = 'canceled', version = version + 1, updated_at = @now, unnotified_since = @now
-        WHERE id = @id AND tenant = @tenant AND state = 'pending' AND due_at > @now RETURNING ${COLUMNS}`),
-      dueIds: db.prepare<[number, number], { id: string }>(`SELECT id FROM jobs WHERE state = 'pending' AND due_at <= ? ORDER BY due_at LIMIT ?`),
-      // unnotified_since: when the job became final, until its webhooks/email are confirmed (see JobStore.unnotified).
-      settle: db.prepare<[number, string], Row>(`UPDATE jobs SET state = outcome, version = version + 1, updated_at = due_at, unnotified_since = ? WHERE id = ? AND state = 'pending' RETURNING ${COLUMNS}`),
+      dueRows: db.prepare<[number, number], RawRow>(`SELECT ${COLUMNS} FROM jobs WHERE state = 'pending' AND deadline_at <= ? ORDER BY deadline_at LIMIT ?`).raw(true),
       unnotified: db
         .prepare<[number, number], RawRow>(`SELECT ${COLUMNS} FROM jobs WHERE unnotified_since IS NOT NULL AND unnotified_since <= ? ORDER BY unnotified_since LIMIT ?`)
         .raw(true),
       markNotified: db.prepare<[string]>('UPDATE jobs SET unnotified_since = NULL WHERE id = ?'),
-      nextDue: db.prepare<[], { due: number | null }>(`SELECT MIN(due_at) AS due FROM jobs WHERE state = 'pending'`),
+      nextDue: db.prepare<[], { due: number | null }>(`SELECT MIN(deadline_at) AS due FROM jobs WHERE state = 'pending'`),
       setTimer: db.prepare('INSERT INTO current_timers (tenant, job_id) VALUES (?, ?) ON CONFLICT (tenant) DO UPDATE SET job_id = excluded.job_id'),
       getTimer: db
         .prepare<[string], RawRow>(`SELECT ${COLUMNS.replace(/(\w+)/g, 'jobs.$1')} FROM current_timers JOIN jobs ON jobs.id = current_timers.job_id WHERE current_timers.tenant = ?`)
         .raw(true),
       changedSince: db.prepare<{ tenant: string; since: number; now: number; limit: number }, Row>(`SELECT * FROM jobs WHERE tenant = @tenant AND (
-          (state != 'pending' AND updated_at >= @since)
-          OR (state = 'pending' AND due_at >= @since AND due_at <= @now)
+          updated_at >= @since
+          OR (state = 'pending' AND deadline_at >= @since AND deadline_at <= @now)
           OR created_at >= @since)
         ORDER BY id LIMIT @limit`),
       counts: db.prepare<[string], { state: JobStatus; n: number }>('SELECT state, n FROM job_counts WHERE tenant = ?'),
-      // Pending rows past due, which reads already show as their outcome. Few (the scheduler settles
-      // them within moments), and found through the partial index on due_at.
+      // Pending rows past their deadline, which reads already show as settled (a timer as its
+      // outcome, a reported job as an error). Few (the scheduler settles them within moments), and
+      // found through the partial index on deadline_at.
       overdue: db.prepare<[number, string], { outcome: Outcome; n: number }>(
-        `SELECT outcome, COUNT(*) AS n FROM jobs WHERE state = 'pending' AND due_at <= ? AND tenant = ? GROUP BY outcome`,
+        `SELECT CASE WHEN duration IS NULL THEN 'error' ELSE outcome END AS outcome, COUNT(*) AS n FROM jobs
+          WHERE state = 'pending' AND deadline_at <= ? AND tenant = ? GROUP BY 1`,
       ),
       ping: db.prepare('SELECT 1'),
       dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
@@ -165,13 +212,35 @@ export class SqliteJobStore implements JobStore {
       this.stmt.insert.run(row);
       return { kind: 'created', job: fromRow(row) };
     });
+    // Settling goes through the one state machine (jobs/transition.ts), in one transaction.
     this.settleTx = db.transaction((now: number, limit: number): JobRecord[] => {
       const settled: JobRecord[] = [];
-      for (const { id } of this.stmt.dueIds.all(now, limit)) {
-        const row = this.stmt.settle.get(now, id);
-        if (row) settled.push(fromRow(row));
+      for (const raw of this.stmt.dueRows.all(now, limit)) {
+        const job = fromRaw(raw);
+        const next = settleJob(job, now);
+        // unnotified_since: when the job became final, until its webhooks/email are confirmed (see JobStore.unnotified).
+        const written = this.write(job, next ?? job, next ? now : null);
+        if (next && written) settled.push(written);
       }
       return settled;
+    });
+    this.cancelTx = db.transaction((tenant: string, id: string, now: number): CancelResult => {
+      const raw = this.stmt.get.get(id, tenant);
+      if (!raw) return { kind: 'missing' };
+      const out = cancelJob(fromRaw(raw), now);
+      if (out.kind === 'final') return out;
+      const written = this.write(fromRaw(raw), out.job, now);
+      return written ? { kind: 'canceled', job: written } : { kind: 'final', job: fromRaw(this.stmt.get.get(id, tenant)!) };
+    });
+    this.graceTx = db.transaction((upSince: number): JobRecord[] => {
+      const graced: JobRecord[] = [];
+      for (const raw of this.stmt.pendingReported.all()) {
+        const job = fromRaw(raw);
+        const next = withRestartGrace(job, upSince);
+        const written = next && this.write(job, next, null);
+        if (written) graced.push(written);
+      }
+      return graced;
     });
     this.markNotifiedTx = db.transaction((ids: string[]): void => {
       for (const id of ids) this.stmt.markNotified.run(id);
@@ -184,6 +253,8 @@ export class SqliteJobStore implements JobStore {
 
   private readonly createTx: (row: Row, claim: IdempotencyClaim | undefined) => CreateResult;
   private readonly settleTx: (now: number, limit: number) => JobRecord[];
+  private readonly cancelTx: (tenant: string, id: string, now: number) => CancelResult;
+  private readonly graceTx: (upSince: number) => JobRecord[];
   private readonly insertBatch: (rows: Row[]) => void;
   private readonly markNotifiedTx: (ids: string[]) => void;
   private pendingCreates: PendingCreate[] = [];
@@ -239,6 +310,14 @@ export class SqliteJobStore implements JobStore {
     return row && this.cached(fromRaw(row));
   }
 
+  async getById(id: string): Promise<JobRecord | undefined> {
+    this.cache.validate();
+    const hit = this.cache.get(id);
+    if (hit) return hit;
+    const row = this.stmt.getById.get(id);
+    return row && this.cached(fromRaw(row));
+  }
+
   async list(tenant: string, query: ListQuery, now: number): Promise<JobRecord[]> {
     const key = `${query.status ?? ''}|${query.before ? 1 : 0}`;
     let stmt = this.listStatements.get(key);
@@ -270,10 +349,33 @@ export class SqliteJobStore implements JobStore {
   }
 
   async cancel(tenant: string, id: string, now: number): Promise<CancelResult> {
-    const row = this.stmt.cancel.get({ id, tenant, now });
-    if (row) return { kind: 'canceled', job: this.cached(fromRow(row)) };
-    const current = this.stmt.get.get(id, tenant);
-    return current ? { kind: 'final', job: fromRaw(current) } : { kind: 'missing' };
+    const result = this.cancelTx(tenant, id, now);
+    if (result.kind === 'canceled') this.cache.set(result.job);
+    return result;
+  }
+
+  async replace(previous: JobRecord, next: JobRecord, options: ReplaceOptions): Promise<JobRecord | undefined> {
+    const written = this.write(previous, next, options.final ? options.now : null);
+    if (written) this.cache.set(written);
+    return written;
+  }
+
+  async restartGrace(upSince: number): Promise<number> {
+    const graced = this.graceTx(upSince);
+    for (const job of graced) this.cache.set(job);
+    return graced.length;
+  }
+
+  /**
+   * Writes `next` over `previous` if the row still has `previous`'s revision; the written record
+   * (with its new revision), or undefined when another write came first. `unnotified` marks a
+   * job that just became final (see {@link JobStore.unnotified}).
+   */
+  private write(previous: JobRecord, next: JobRecord, unnotified: number | null): JobRecord | undefined {
+    const expected = previous.rev ?? 0;
+    const row = { ...toRow(next), rev: expected + 1 };
+    const done = this.stmt.replace.get({ ...row, expected, unnotified });
+    return done ? { ...next, rev: done.rev } : undefined;
   }
 
   async settleDue(now: number, limit: number): Promise<JobRecord[]> {
@@ -328,19 +430,37 @@ export class SqliteJobStore implements JobStore {
 }
 
 /**
- * Brings a file made by an earlier version up to this schema. `unnotified_since` came later: rows
- * from before it count as notified (NULL), so an upgrade re-sends nothing. `job_counts` came
- * later too: it is filled from the rows there.
+ * Creates the tables, or brings a file made by an earlier version up to {@link SCHEMA_VERSION}
+ * in place (`PRAGMA user_version` says which version wrote it). Version 0 is release 0.1.0's:
+ * its jobs table required `due_at` and `duration`, which a reported job lacks, so it is copied
+ * into a new table in one transaction — a crash midway leaves the old file as it was.
  */
 function migrate(db: Database.Database): void {
-  const columns = db.prepare<[], { name: string }>('PRAGMA table_info(jobs)').all();
-  if (!columns.some((column) => column.name === 'unnotified_since')) db.exec('ALTER TABLE jobs ADD COLUMN unnotified_since INTEGER');
-  db.exec('CREATE INDEX IF NOT EXISTS jobs_unnotified ON jobs (unnotified_since) WHERE unnotified_since IS NOT NULL');
-  // The counts and their triggers came later: made and filled in one write transaction, so a
-  // row another process writes meanwhile is either counted by the fill or by a trigger, never both.
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > SCHEMA_VERSION) throw new Error(`the data file was written by a newer jobwait (schema ${version}; this one knows up to ${SCHEMA_VERSION})`);
   db.transaction(() => {
-    const made = db.prepare<[], { name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'job_counts'`).get();
-    if (!made) db.exec(COUNTS_SCHEMA);
+    const exists = db.prepare<[], { name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'jobs'`).get() !== undefined;
+    if (!exists) {
+      db.exec(jobsTable('jobs'));
+    } else if (version < 1) {
+      const columns = db.prepare<[], { name: string }>('PRAGMA table_info(jobs)').all();
+      // `unnotified_since` came within 0.1.0: rows from before it count as notified (NULL), so an upgrade re-sends nothing.
+      const unnotified = columns.some((column) => column.name === 'unnotified_since') ? 'unnotified_since' : 'NULL';
+      db.exec(`${jobsTable('jobs_v1')};
+        INSERT INTO jobs_v1 (id, tenant, state, outcome, created_at, due_at, updated_at, duration, version, metadata, callback_url, notify_email, unnotified_since, deadline_at, work, rev)
+          SELECT id, tenant, state, outcome, created_at, due_at, updated_at, duration, version, metadata, callback_url, notify_email, ${unnotified},
+            CASE WHEN state = 'pending' THEN due_at END, NULL, 0 FROM jobs;
+        DROP TABLE jobs;
+        ALTER TABLE jobs_v1 RENAME TO jobs;
+        DROP TABLE IF EXISTS job_counts;`);
+    }
+    // The counts and their triggers: made and filled in this write transaction, so a row another
+    // process writes meanwhile is either counted by the fill or by a trigger, never both.
+    const counted = db.prepare<[], { name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'job_counts'`).get();
+    if (!counted) db.exec(COUNTS_SCHEMA);
+    db.exec(INDEXES);
+    db.exec(OTHER_TABLES);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
 }
 
@@ -349,40 +469,63 @@ function toRow(job: JobRecord): Row {
     id: job.id,
     tenant: job.tenant,
     state: job.state,
-    outcome: job.outcome,
+    outcome: job.outcome ?? null,
     created_at: job.createdAt,
-    due_at: job.dueAt,
+    due_at: job.dueAt ?? null,
     updated_at: job.updatedAt,
-    duration: job.duration,
+    duration: job.duration ?? null,
     version: job.version,
     metadata: job.metadata === undefined ? null : JSON.stringify(job.metadata),
     callback_url: job.callbackUrl ?? null,
     notify_email: job.notifyEmail ?? null,
+    deadline_at: deadlineAt(job as JobLifecycle) ?? null,
+    work: workOf(job),
+    rev: job.rev ?? 0,
   };
 }
 
-function fromRaw([id, tenant, state, outcome, createdAt, dueAt, updatedAt, duration, version, metadata, callbackUrl, notifyEmail]: RawRow): JobRecord {
-  const job: JobRecord = { id, tenant, state, outcome, createdAt, dueAt, updatedAt, duration, version };
+/** The `work` column of `job`: its reported members as JSON, or NULL when it has none (a timer). */
+function workOf(job: JobRecord): string | null {
+  const work: Work = {};
+  let any = false;
+  for (const key of WORK_KEYS) {
+    if (job[key] !== undefined) {
+      (work as Record<string, unknown>)[key] = job[key];
+      any = true;
+    }
+  }
+  return any ? JSON.stringify(work) : null;
+}
+
+function fromRaw([id, tenant, state, outcome, createdAt, dueAt, updatedAt, duration, version, metadata, callbackUrl, notifyEmail, work, rev]: RawRow): JobRecord {
+  const job: JobRecord = { id, tenant, state, createdAt, updatedAt, version, rev };
+  if (outcome !== null && duration !== null) {
+    job.outcome = outcome;
+    job.duration = duration;
+  }
+  if (dueAt !== null) job.dueAt = dueAt;
   if (metadata !== null) job.metadata = JSON.parse(metadata) as Record<string, unknown>;
   if (callbackUrl !== null) job.callbackUrl = callbackUrl;
   if (notifyEmail !== null) job.notifyEmail = notifyEmail;
+  if (work !== null) Object.assign(job, JSON.parse(work) as Work);
   return job;
 }
 
 function fromRow(row: Row): JobRecord {
-  const job: JobRecord = {
-    id: row.id,
-    tenant: row.tenant,
-    state: row.state,
-    outcome: row.outcome,
-    createdAt: row.created_at,
-    dueAt: row.due_at,
-    updatedAt: row.updated_at,
-    duration: row.duration,
-    version: row.version,
-  };
-  if (row.metadata !== null) job.metadata = JSON.parse(row.metadata) as Record<string, unknown>;
-  if (row.callback_url !== null) job.callbackUrl = row.callback_url;
-  if (row.notify_email !== null) job.notifyEmail = row.notify_email;
-  return job;
+  return fromRaw([
+    row.id,
+    row.tenant,
+    row.state,
+    row.outcome,
+    row.created_at,
+    row.due_at,
+    row.updated_at,
+    row.duration,
+    row.version,
+    row.metadata,
+    row.callback_url,
+    row.notify_email,
+    row.work,
+    row.rev,
+  ]);
 }

@@ -64,7 +64,7 @@ export class SqliteRetention {
       // This also takes keys whose job went some other way (an operator's DELETE).
       deleteOldKeys: db.prepare<{ cutoff: number; limit: number }>(`DELETE FROM idempotency_keys WHERE (tenant, key) IN (
           SELECT tenant, key FROM idempotency_keys WHERE created_at < @cutoff
-            AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.id = idempotency_keys.job_id AND jobs.due_at >= @cutoff)
+            AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.id = idempotency_keys.job_id AND MAX(COALESCE(jobs.due_at, 0), COALESCE(jobs.deadline_at, 0), jobs.updated_at) >= @cutoff)
           LIMIT @limit)`),
       deleteOrphanDeliveries: db.prepare<[number, number]>(`DELETE FROM deliveries WHERE id IN (
           SELECT id FROM deliveries WHERE status != 'pending' AND updated_at <= ?
