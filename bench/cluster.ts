@@ -232,7 +232,7 @@ async function create(instance: ServerProcess, body: Record<string, unknown>): P
 }
 
 async function longPoll(instance: ServerProcess, waiter: number, job: Job, sentAt: number): Promise<Sample> {
-  const dueAt = Date.parse(job.dueAt);
+  const dueAt = Date.parse(job.dueAt!);
   for (;;) {
     const res = await fetch(`${instance.url}/v1/jobs/${job.id}`, { headers: { prefer: 'wait=30' } });
     // Timed at the response headers: the server sends them with the body, and parsing is the client's own time.

@@ -400,7 +400,7 @@ async function main(): Promise<number> {
 
   const results: Result[] = [];
   const wait = async (t: number, waiter: WaiterName, job: Job): Promise<void> => {
-    const dueAt = Date.parse(job.dueAt);
+    const dueAt = Date.parse(job.dueAt!);
     const counter: Counter = { requests: 0 };
     const result: Result = { waiter, seconds: t, id: job.id, dueAt, requests: 0, delayMs: Number.NaN, censored: false };
     try {

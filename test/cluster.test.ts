@@ -105,7 +105,7 @@ describe('a cluster of three instances on one Redis', () => {
     const held = longPoll(b, job.id);
     const [polled, final] = await Promise.all([held, stream.until((j) => j.version === 2)]);
     await stream.ended; // the server closes the stream after the final state
-    const dueAt = Date.parse(job.dueAt);
+    const dueAt = Date.parse(job.dueAt!);
     assert.equal(polled.status, 200);
     assert.equal(polled.job.status, 'completed');
     assert.equal(polled.job.version, 2);
@@ -193,7 +193,7 @@ describe('a cluster of three instances on one Redis', () => {
     const resumed = await longPoll(b, onB.job.id);
     assert.equal(resumed.job.status, 'completed');
     assert.equal(resumed.job.version, 2);
-    const dueAt = Date.parse(onB.job.dueAt);
+    const dueAt = Date.parse(onB.job.dueAt!);
     if (sentAt < dueAt - 100) assert.ok(resumed.at - dueAt < 900, `woke ${resumed.at - dueAt} ms after due`);
     const listed = (await (await fetch(`${b.url}/v1/jobs?limit=100`)).json()) as { jobs: Job[] };
     const byId = new Map(listed.jobs.map((j) => [j.id, j]));

@@ -146,7 +146,7 @@ function unexplainedChanges(label: string, before: Snapshot, after: Snapshot, ef
     }
     if (!sameJson(was.metadata, now.metadata)) problems.push(`${label}: job ${id} metadata changed (or nests too deep to compare)`);
     if (was.status !== now.status) {
-      const settled = was.status === 'pending' && (now.status === 'completed' || now.status === 'error') && Date.parse(now.dueAt) <= after.at;
+      const settled = was.status === 'pending' && (now.status === 'completed' || now.status === 'error') && Date.parse(now.dueAt!) <= after.at;
       const canceled = was.status === 'pending' && now.status === 'canceled' && effects.canceled.has(id);
       if (!settled && !canceled) problems.push(`${label}: job ${id} went ${was.status} → ${now.status} with no 2xx request that could do it`);
     } else if (was.version !== now.version) {

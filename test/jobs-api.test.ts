@@ -91,8 +91,8 @@ describe('creating a job', () => {
     assert.equal(job.version, 1);
     assert.equal(job.duration, 5);
     assert.ok(job.progress >= 0 && job.progress < 0.5, `progress ${job.progress} near 0`);
-    assert.ok(job.etaMs > 4000 && job.etaMs <= 5000, `etaMs ${job.etaMs} near 5000`);
-    assert.equal(Date.parse(job.dueAt) - Date.parse(job.createdAt), 5000);
+    assert.ok(job.etaMs! > 4000 && job.etaMs! <= 5000, `etaMs ${job.etaMs} near 5000`);
+    assert.equal(Date.parse(job.dueAt!) - Date.parse(job.createdAt), 5000);
     assert.ok(Date.parse(job.createdAt) >= before - 5 && Date.parse(job.createdAt) <= Date.now() + 5);
     assert.equal(job.error, undefined);
 
@@ -112,7 +112,7 @@ describe('creating a job', () => {
     assert.equal(later.status, 'pending');
     assert.ok(later.progress > created.progress, `progress grows: ${created.progress} -> ${later.progress}`);
     assert.ok(later.progress <= 1);
-    assert.ok(later.etaMs < created.etaMs, `etaMs shrinks: ${created.etaMs} -> ${later.etaMs}`);
+    assert.ok(later.etaMs! < created.etaMs!, `etaMs shrinks: ${created.etaMs} -> ${later.etaMs}`);
     assert.deepEqual(later.metadata, { video: 'intro.mp4' });
   });
 

@@ -143,7 +143,7 @@ describe('nginx in front of two instances (--store redis)', { skip: haveNginx ? 
 
   it('holds long-polls on both instances and answers them when the job completes', async () => {
     const job = await createJob(3);
-    const dueAt = Date.parse(job.dueAt);
+    const dueAt = Date.parse(job.dueAt!);
     const started = Date.now();
     // Four long-polls round-robin over the two instances; the job was made on one of them.
     const answers = await Promise.all(
@@ -173,7 +173,7 @@ describe('nginx in front of two instances (--store redis)', { skip: haveNginx ? 
     for (let round = 0; round < 2; round++) {
       // Two rounds: with round robin, the streams land on both instances.
       const job = await createJob(5);
-      const dueAt = Date.parse(job.dueAt);
+      const dueAt = Date.parse(job.dueAt!);
       const res = await fetch(`${url}/v1/jobs/${job.id}/events`, { headers: { accept: 'text/event-stream' } });
       assert.equal(res.status, 200);
       assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);

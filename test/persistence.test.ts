@@ -53,7 +53,7 @@ describe('a restart on the same data dir', () => {
     }
     assert.ok(existsSync(join(dataDir, 'jobwait.db')), 'the SQLite file is in the data dir');
     // Down while the short jobs fall due: nothing settles them until the next start.
-    const latestDue = Math.max(Date.parse(short.dueAt), Date.parse(shortTimer.dueAt));
+    const latestDue = Math.max(Date.parse(short.dueAt!), Date.parse(shortTimer.dueAt!));
     await delay(Math.max(0, latestDue - Date.now()) + 200);
     restarted = await startServer(dataDir);
   });
@@ -90,7 +90,7 @@ describe('a restart on the same data dir', () => {
     assert.equal(job.status, 'pending');
     assert.equal(job.version, 1);
     assert.equal(job.dueAt, long.dueAt);
-    assert.ok(job.etaMs > 0 && job.etaMs < 60_000, `etaMs ${job.etaMs}`);
+    assert.ok(job.etaMs! > 0 && job.etaMs! < 60_000, `etaMs ${job.etaMs}`);
     assert.ok(job.progress > 0 && job.progress < 1, `progress ${job.progress}`);
     assert.deepEqual(job.metadata, { name: 'long' });
   });

@@ -80,7 +80,7 @@ describe('waitForJob on a short job', { concurrency: true }, () => {
       assert.equal(done.id, job.id);
       assert.equal(done.status, 'completed');
       assert.equal(done.version, 2);
-      assert.ok(Date.now() >= Date.parse(job.dueAt), 'resolved at or after the due time');
+      assert.ok(Date.now() >= Date.parse(job.dueAt!), 'resolved at or after the due time');
       assert.ok(Date.now() - started < 4000, 'resolved well before the deadline');
       assert.equal(updates.at(-1)?.status, 'completed', 'onUpdate saw the final state');
 

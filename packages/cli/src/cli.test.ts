@@ -70,7 +70,7 @@ function assertJob(value: unknown): asserts value is Job {
   assert.equal(typeof job.etaMs, 'number');
   assert.equal(typeof job.duration, 'number');
   assert.equal(typeof job.version, 'number');
-  for (const at of [job.createdAt, job.dueAt, job.updatedAt]) assert.ok(!Number.isNaN(Date.parse(at)), at);
+  for (const at of [job.createdAt, job.dueAt!, job.updatedAt]) assert.ok(!Number.isNaN(Date.parse(at)), at);
 }
 
 /** A URL on which nothing listens: a port that was just free. */

@@ -14,7 +14,7 @@ import type { CreateJobInput, Job, JobStatus } from '@jobwait/client';
 import { ApiError, cancelJob, createJob, getJob, getJobCounts, isUnauthorized, listJobs, loadApiKey, storeApiKey, type JobCounts } from './api.js';
 import { createFrameScheduler } from './frame-scheduler.js';
 import { startJobEvents, type StreamState } from './job-events.js';
-import { clockSkew, formatDuration, matchesFilter, parseDuration, STATUS_LABELS, type StatusFilter } from './job-format.js';
+import { clockSkew, formatDuration, matchesFilter, parseDuration, ranMs, STATUS_LABELS, type StatusFilter } from './job-format.js';
 import { JobListView } from './job-list-view.js';
 import { JobWindow } from './job-window.js';
 import { askForDesktopNotifications, canAskForDesktopNotifications, showDesktopNotification, showToast, type ToastKind } from './notifications.js';
@@ -167,7 +167,7 @@ function announceFinished(job: Job): void {
     return;
   }
   const name = `Job ${shortId(job.id)}`;
-  const ran = formatDuration(job.duration * 1000);
+  const ran = formatDuration(ranMs(job));
   if (status === 'completed') {
     toast(`${name} completed (${ran}).`, 'success');
     showDesktopNotification('Job completed', `${job.id} completed after ${ran}.`, job.id);
@@ -527,7 +527,7 @@ ui.startForm.addEventListener('submit', (event) => {
       if (!matchesFilter(job, state.live.filter)) selectFilter('');
       if (state.older) showLive();
       upsert(job, Date.now());
-      toast(`Job ${shortId(job.id)} started: ${formatDuration(job.duration * 1000)}.`);
+      toast(`Job ${shortId(job.id)} started: ${formatDuration(ranMs(job))}.`);
     })
     .catch((error: unknown) => showStartError(isUnauthorized(error) ? 'An API key is needed to start jobs.' : errorMessage(error)))
     .finally(() => {

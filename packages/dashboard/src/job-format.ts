@@ -20,14 +20,18 @@ export const STATUS_LABELS: Readonly<Record<JobStatus, string>> = Object.freeze(
  * pending job (`etaMs` is counted from the moment the server sent it); undefined when the snapshot cannot tell.
  */
 export function clockSkew(job: Job, receivedAt: number): number | undefined {
+  if (job.dueAt === undefined || job.etaMs === undefined) return undefined;
   const dueAt = Date.parse(job.dueAt);
   if (job.status !== 'pending' || !Number.isFinite(dueAt) || !(job.etaMs > 0)) return undefined;
   return dueAt - job.etaMs - receivedAt;
 }
 
-/** Fraction done at local time `now`: moves on between events for pending jobs, the server's value otherwise. */
+/**
+ * Fraction done at local time `now`: a pending timer moves on between events; a reported job
+ * (no `duration`: its worker says how far it is) and a final job show the server's value.
+ */
 export function progressAt(job: Job, now: number, skewMs: number): number {
-  if (job.status !== 'pending') return clamp01(job.progress);
+  if (job.status !== 'pending' || job.duration === undefined || job.dueAt === undefined) return clamp01(job.progress);
   const start = Date.parse(job.createdAt);
   const end = Date.parse(job.dueAt);
   if (!Number.isFinite(start) || !Number.isFinite(end)) return clamp01(job.progress);
@@ -37,6 +41,7 @@ export function progressAt(job: Job, now: number, skewMs: number): number {
 
 /** Milliseconds left at local time `now`, 0 once due. */
 export function remainingAt(job: Job, now: number, skewMs: number): number {
+  if (job.dueAt === undefined) return 0;
   const end = Date.parse(job.dueAt);
   if (job.status !== 'pending' || !Number.isFinite(end)) return 0;
   return Math.max(0, end - (now + skewMs));
@@ -62,6 +67,11 @@ export function formatDuration(ms: number): string {
 export function describeState(job: Job, remainingMs: number, formatTime: (iso: string) => string): string {
   switch (job.status) {
     case 'pending':
+      if (job.duration === undefined) {
+        // A reported job: what its worker last said, and its estimate when it gave one.
+        if (job.startedAt === undefined) return 'Waiting for a worker';
+        return `${job.message || 'Running'}${remainingMs > 0 ? ` · ${formatDuration(remainingMs)} left` : ''}`;
+      }
       return remainingMs > 0 ? `${formatDuration(remainingMs)} left` : 'Finishing…';
     case 'completed':
       return `Completed at ${formatTime(job.updatedAt)}`;
@@ -98,4 +108,10 @@ function clamp01(value: number): number {
 
 function trimZero(text: string): string {
   return text.endsWith('.0') ? text.slice(0, -2) : text;
+}
+
+/** How long a job ran (or has run until its last change): a timer's duration, else from creation to its last update. */
+export function ranMs(job: Pick<Job, 'duration' | 'createdAt' | 'updatedAt'>): number {
+  if (job.duration !== undefined) return job.duration * 1000;
+  return Math.max(0, Date.parse(job.updatedAt) - Date.parse(job.createdAt));
 }

@@ -5,7 +5,7 @@
  * as many rows as the jobs given, and callers give a bounded number.
  */
 import type { Job } from '@jobwait/client';
-import { describeState, formatDuration, progressAt, remainingAt, STATUS_LABELS } from './job-format.js';
+import { describeState, formatDuration, progressAt, ranMs, remainingAt, STATUS_LABELS } from './job-format.js';
 
 /** Options of {@link JobListView}. */
 export interface JobListViewOptions {
@@ -125,7 +125,7 @@ export class JobListView {
     row.job = job;
     if (row.li.dataset.status !== job.status) row.li.dataset.status = job.status;
     setText(row.badge, STATUS_LABELS[job.status]);
-    setText(row.meta, `${formatDuration(job.duration * 1000)} · started ${this.options.formatTime(job.createdAt)}`);
+    setText(row.meta, `${formatDuration(ranMs(job))} · started ${this.options.formatTime(job.createdAt)}`);
     setPressed(row.watch, this.options.isWatched(job.id));
     const pending = job.status === 'pending';
     if (!pending && row.cancel.contains(document.activeElement)) row.li.focus();

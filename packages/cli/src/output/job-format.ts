@@ -2,10 +2,18 @@
 import type { Job } from '@jobwait/client';
 import { formatSeconds } from './progress-bar.js';
 
-/** One line: id, status, progress or outcome. */
+/** One line: id, status, progress or outcome, and the worker's message when it gave one. */
 export function jobLine(job: Job): string {
-  const detail = job.status === 'pending' ? `${Math.round(job.progress * 100)}%  ETA ${formatSeconds(job.etaMs)}` : job.status === 'error' && job.error ? job.error.message : '';
+  let detail = '';
+  if (job.status === 'pending') detail = `${Math.round(job.progress * 100)}%  ${etaText(job)}`;
+  else if (job.status === 'error' && job.error) detail = job.error.message;
+  if (job.message) detail += `  ${job.message}`;
   return `${job.id}  ${job.status.padEnd(9)} ${detail}`.trimEnd();
+}
+
+/** `ETA 4.2s`, or `ETA unknown` for a reported job whose worker gave no estimate. */
+export function etaText(job: Pick<Job, 'etaMs'>): string {
+  return job.etaMs === undefined ? 'ETA unknown' : `ETA ${formatSeconds(job.etaMs)}`;
 }
 
 /** A table of jobs, newest first. */
@@ -14,7 +22,7 @@ export function jobTable(jobs: Job[]): string {
   const header = `${'ID'.padEnd(30)}  ${'STATUS'.padEnd(9)}  ${'PROGRESS'.padStart(8)}  ${'DURATION'.padStart(8)}  CREATED`;
   const rows = jobs.map(
     (job) =>
-      `${job.id.padEnd(30)}  ${job.status.padEnd(9)}  ${`${Math.round(job.progress * 100)}%`.padStart(8)}  ${`${job.duration}s`.padStart(8)}  ${job.createdAt}`,
+      `${job.id.padEnd(30)}  ${job.status.padEnd(9)}  ${`${Math.round(job.progress * 100)}%`.padStart(8)}  ${(job.duration === undefined ? 'reported' : `${job.duration}s`).padStart(8)}  ${job.createdAt}`,
   );
   return [header, ...rows].join('\n');
 }

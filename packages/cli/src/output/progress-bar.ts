@@ -5,13 +5,19 @@
 import type { Job } from '@jobwait/client';
 import type { Terminal } from './terminal.js';
 
-/** Renders one frame: `[#####.....]  42%  ETA 3.1s  pending`. */
-export function renderBar(job: Pick<Job, 'status' | 'createdAt' | 'dueAt' | 'progress'>, now: number, width: number): string {
-  const created = Date.parse(job.createdAt);
-  const due = Date.parse(job.dueAt);
+/**
+ * Renders one frame: `[#####.....]  42%  ETA 3.1s`. A timer moves on its own clock; a reported
+ * job shows what its worker said (progress, message), and `ETA unknown` without an estimate.
+ */
+export function renderBar(job: Pick<Job, 'status' | 'createdAt' | 'dueAt' | 'progress' | 'duration' | 'message'>, now: number, width: number): string {
   const pending = job.status === 'pending';
-  const fraction = pending ? Math.min(1, Math.max(0, (now - created) / Math.max(1, due - created))) : job.progress;
-  const eta = pending ? `ETA ${formatSeconds(Math.max(0, due - now))}` : job.status;
+  const due = job.dueAt === undefined ? undefined : Date.parse(job.dueAt);
+  const timer = job.duration !== undefined && due !== undefined;
+  const created = Date.parse(job.createdAt);
+  const fraction = pending && timer ? Math.min(1, Math.max(0, (now - created) / Math.max(1, due - created))) : job.progress;
+  let eta: string = job.status;
+  if (pending) eta = timer ? `ETA ${formatSeconds(Math.max(0, due - now))}` : due !== undefined && due > now ? `ETA ${formatSeconds(due - now)}` : 'ETA unknown';
+  if (job.message) eta += `  ${job.message}`;
   const barWidth = Math.max(10, Math.min(40, width - 30));
   const filled = Math.round(fraction * barWidth);
   return `[${'#'.repeat(filled)}${'.'.repeat(barWidth - filled)}] ${String(Math.round(fraction * 100)).padStart(3)}%  ${eta}`;

@@ -14,19 +14,34 @@ export type TerminalJobStatus = Exclude<JobStatus, 'pending'>;
 export interface Job {
   id: string;
   status: JobStatus;
-  /** Fraction done, 0..1. */
+  /** Fraction done, 0..1: a timer's elapsed share, or what the worker reported. */
   progress: number;
-  /** Milliseconds until the job is due, as of the answer; 0 once final. */
-  etaMs: number;
+  /**
+   * Milliseconds until the known end (a timer's due time, or the worker's estimate), as of the
+   * answer; absent while no end is known (never 0 for "unknown"); 0 once final.
+   */
+  etaMs?: number;
   /** ISO 8601 timestamps. */
   createdAt: string;
-  dueAt: string;
+  /** A timer's due time, or the end the worker last estimated; absent when none is known. */
+  dueAt?: string;
   updatedAt: string;
-  /** Seconds the job runs. */
-  duration: number;
-  /** Increases with every change of state; the ETag and SSE `id:` carry it. */
+  /** Seconds a simulated job runs; absent on a reported job. */
+  duration?: number;
+  /** Increases with every change a reader can see; the ETag and SSE `id:` carry it. */
   version: number;
+  /** Reported jobs: when the worker first reported. */
+  startedAt?: string;
+  /** Reported jobs: the worker's last note on what it is doing. */
+  message?: string;
+  /** Completed reported jobs: what the worker produced. */
+  result?: unknown;
+  /** Why the job failed (`JOBWAIT_ERR_JOB_STALLED`, `JOBWAIT_ERR_JOB_EXPIRED`, or the worker's own code). */
   error?: { code: string; message: string };
+  /** Reported jobs: a started job silent this long fails as stalled. */
+  heartbeatTimeoutSeconds?: number;
+  /** Reported jobs: a job not finished this long after creation fails as expired. */
+  timeoutSeconds?: number;
   metadata?: Record<string, unknown>;
   callbackUrl?: string;
   notifyEmail?: string;

@@ -101,7 +101,9 @@ class JobWaiter {
 
   /** One GET of the job, held by the server for up to `hold` seconds (0: a plain GET). */
   async look(hold: number): Promise<Look<Job>> {
-    const answer = await longPoll(this.transport, { path: this.path, holdSeconds: hold, etag: this.etag, signal: this.options.signal, deadline: this.deadline });
+    // Without onUpdate only the end matters: the server need not answer each progress report.
+    const untilFinal = this.options.onUpdate === undefined;
+    const answer = await longPoll(this.transport, { path: this.path, holdSeconds: hold, etag: this.etag, untilFinal, signal: this.options.signal, deadline: this.deadline });
     const job = this.read(answer);
     const eta = etaOf(job);
     // Refused a hold, look again when the server said (or at the ETA, if that comes first).
@@ -178,7 +180,11 @@ const DEADLINE = Symbol('deadline');
 /** Shortest pause after a refused hold: a job at its ETA but not yet final must not make the look loop spin. */
 const REFUSED_HOLD_MIN_MS = 250;
 
-/** The body's exact ETA, when it has a usable one: better than `Retry-After`'s whole seconds. */
+/**
+ * The body's exact ETA, when it has a usable one: better than `Retry-After`'s whole seconds. A
+ * pending job's `etaMs` of 0 (or none: a reported job with no known end) is no hint, so the
+ * server's `Retry-After` (else the schedule) decides: never a busy loop on a job whose end is unknown.
+ */
 function etaOf(job: Job): number | undefined {
-  return typeof job.etaMs === 'number' && Number.isFinite(job.etaMs) && job.etaMs >= 0 ? job.etaMs : undefined;
+  return typeof job.etaMs === 'number' && Number.isFinite(job.etaMs) && job.etaMs > 0 ? job.etaMs : undefined;
 }

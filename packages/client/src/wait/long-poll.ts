@@ -22,6 +22,12 @@ export interface LongPollRequest {
   holdSeconds: number;
   /** With a hold: wait for a change from the version this ETag names (`If-None-Match`); the answer is 304 if none came. */
   etag?: string | undefined;
+  /**
+   * With a hold: ask to be answered only at a final state (or the hold's end), not at every new
+   * version (`Prefer: until=final`), so a job reporting progress 50 times a second costs a waiter
+   * one request per hold. A server that does not know the preference ignores it.
+   */
+  untilFinal?: boolean | undefined;
   signal?: AbortSignal | undefined;
   /** Transport retries stop at this deadline. */
   deadline?: Deadline | undefined;
@@ -64,7 +70,8 @@ async function lookOnce(transport: Transport, request: LongPollRequest): Promise
   const hold = request.holdSeconds;
   const headers: Record<string, string> = {};
   const etag = hold > 0 ? request.etag : undefined;
-  if (hold > 0) headers.prefer = `wait=${hold}`;
+  // A header, not a query parameter: 0.1.0 servers refuse unknown query parameters.
+  if (hold > 0) headers.prefer = request.untilFinal ? `wait=${hold}, until=final` : `wait=${hold}`;
   if (etag !== undefined) headers['if-none-match'] = etag;
   const answer = await transport.request<unknown>({
     method: 'GET',

@@ -23,14 +23,30 @@ export const JobSchema = Type.Object(
   {
     id: Type.String({ description: 'job_ followed by a ULID', examples: ['job_01JDQ3M8Z4X5Y6V7W8T9S0R1Q2'] }),
     status: JobStatusSchema,
-    progress: Type.Number({ minimum: 0, maximum: 1, description: 'fraction done' }),
-    etaMs: Type.Integer({ minimum: 0, description: 'milliseconds until due, as of this answer; 0 once final' }),
+    progress: Type.Number({ minimum: 0, maximum: 1, description: "fraction done: a timer's elapsed share, or what the worker reported (0 until it does)" }),
+    etaMs: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          "milliseconds until the known end (a timer's due time, or the end the worker estimated), as of this answer; absent while no end is known (never 0 for unknown); 0 once final",
+      }),
+    ),
     createdAt: Type.String({ format: 'date-time' }),
-    dueAt: Type.String({ format: 'date-time' }),
+    dueAt: Type.Optional(Type.String({ format: 'date-time', description: "a timer's due time, or the end the worker last estimated; absent when none is known" })),
     updatedAt: Type.String({ format: 'date-time' }),
-    duration: Type.Number({ description: 'seconds' }),
-    version: Type.Integer({ minimum: 1, description: 'increases on every change of state; the ETag and SSE id carry it' }),
-    error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
+    duration: Type.Optional(Type.Number({ description: 'seconds a simulated job runs; absent on a reported job (created without duration)' })),
+    version: Type.Integer({ minimum: 1, description: 'increases on every change a reader can see (not on a bare heartbeat); the ETag and SSE id carry it' }),
+    startedAt: Type.Optional(Type.String({ format: 'date-time', description: "reported jobs: when the worker first reported (absent while no worker has)" })),
+    message: Type.Optional(Type.String({ description: "reported jobs: the worker's last short note on what it is doing" })),
+    result: Type.Optional(Type.Unknown({ description: 'completed reported jobs: what the worker produced (any JSON value)' })),
+    error: Type.Optional(
+      Type.Object(
+        { code: Type.String(), message: Type.String() },
+        { description: "why the job failed: the worker's own code, JOB_FAILED for a simulated failure, JOBWAIT_ERR_JOB_STALLED (no heartbeat within its timeout) or JOBWAIT_ERR_JOB_EXPIRED (not finished within its timeout)" },
+      ),
+    ),
+    heartbeatTimeoutSeconds: Type.Optional(Type.Number({ description: 'reported jobs: a started job with no report for this long fails as JOBWAIT_ERR_JOB_STALLED' })),
+    timeoutSeconds: Type.Optional(Type.Number({ description: 'reported jobs: a job not finished this long after its creation fails as JOBWAIT_ERR_JOB_EXPIRED' })),
     metadata: Type.Optional(Metadata()),
     callbackUrl: Type.Optional(Type.String()),
     notifyEmail: Type.Optional(Type.String()),
