@@ -15,7 +15,7 @@ const STEPS = ['downloading', 'transcribing', 'translating', 'dubbing', 'encodin
 const STEP_MS = 400;
 
 let baseUrl = process.argv[2] ?? process.env.JOBWAIT_URL;
-const own = baseUrl ? undefined : await buildServer({ store: 'memory', logger: false });
+const own = baseUrl ? undefined : await buildServer({ store: 'memory', logLevel: 'silent' });
 if (own) baseUrl = await own.listen({ port: 0, host: '127.0.0.1' });
 
 /** The worker: holds the job's id and report token, not an API key. */

@@ -11,7 +11,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { HttpError, JobCanceledError, JobwaitClient, type Job } from '@jobwait/client';
 import type { FetchLike } from '@jobwait/client/internal';
-import { buildServer, type ServerOptions } from '@jobwait/server';
+import { buildServer, type ServerDeps, type ServerOptions } from '@jobwait/server';
 
 interface Running {
   url: string;
@@ -19,8 +19,8 @@ interface Running {
   close: () => Promise<void>;
 }
 
-async function startServer(t: TestContext | undefined, options: ServerOptions = {}): Promise<Running> {
-  const app = await buildServer({ store: 'memory', logger: false, rateLimit: false, ...options });
+async function startServer(t: TestContext | undefined, options: ServerOptions = {}, deps: ServerDeps = {}): Promise<Running> {
+  const app = await buildServer({ store: 'memory', logLevel: 'silent', rateLimit: 0, ...options }, deps);
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   let closed = false;
   const close = async (): Promise<void> => {
@@ -202,7 +202,7 @@ describe('reported jobs', () => {
 
   test('the token appears in no read, list, stream or log line', async (t) => {
     const lines: string[] = [];
-    const { url, client } = await startServer(t, { logger: { level: 'debug', stream: { write: (line: string) => lines.push(line) } } });
+    const { url, client } = await startServer(t, { logLevel: 'debug' }, { logStream: { write: (line: string) => lines.push(line) } });
     const job = await client.createJob({});
     const token = job.reportToken!;
     const events = await fetch(`${url}/v1/jobs/${job.id}/events`);
