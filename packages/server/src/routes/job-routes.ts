@@ -9,7 +9,7 @@ import { jobBody, jobHeaders, knownVersion, READ_VARY } from '../http/job-answer
 import { whileConnected } from '../http/while-connected.js';
 import { effectiveState, isFinal, jobEtag, jobView, type JobRecord } from '../jobs/job-record.js';
 import type { JobService, NewJob } from '../jobs/job-service.js';
-import { isReported, retryAfterSeconds } from '../jobs/transition.js';
+import { isReported } from '../jobs/transition.js';
 import type { ReportTokens } from '../auth/report-token.js';
 import type { WaitObserver } from '../metrics/metrics.js';
 import { CreatedJobSchema, CreateJobBody, GetJobQuery, IdempotencyHeaders, JobPageSchema, JobParams, ListJobsQuery, ProblemSchema } from './schemas.js';
