@@ -152,31 +152,32 @@ export class RedisJobStore implements JobStore {
   }
 
   async settleDue(now: number, limit: number): Promise<JobRecord[]> {
-    const refs = await this.redis.zrangebyscore(this.keys.due, '-inf', now, 'LIMIT', 0, limit);
+    const refs = await this.scripts.run<string[]>('claim-due', [this.keys.due], [now, limit]);
     if (refs.length === 0) return [];
     const pipeline = this.redis.pipeline();
     for (const ref of refs) pipeline.hgetall(this.keys.job(ref.slice(ref.indexOf('|') + 1)));
     const hashes = (await pipeline.exec()) ?? [];
     const settled: JobRecord[] = [];
-    const stale: string[] = [];
     await Promise.all(
       hashes.map(async ([error, hash], i) => {
         if (error) throw error;
-        const job = hash && Object.keys(hash).length > 0 ? fromHash(hash as Record<string, string>) : undefined;
-        const next = job && settleJob(job, now);
-        // Gone, already final, or its deadline moved (a heartbeat): out of this look's way.
-        if (!job || !next) {
-          const deadline = job && deadlineAt(job);
-          if (deadline === undefined) stale.push(refs[i]!);
-          else if (deadline > now) await this.redis.zadd(this.keys.due, deadline, refs[i]!);
-          return;
+        let job = hash && Object.keys(hash).length > 0 ? fromHash(hash as Record<string, string>) : undefined;
+        for (let attempt = 0; job && attempt < CANCEL_TRIES; attempt++) {
+          const next = settleJob(job, now);
+          if (!next) break;
+          // A worker's report (or another write) may come first: then read again and decide again.
+          const written = await this.replace(job, next, { now, final: true });
+          if (written) {
+            settled.push(written);
+            return;
+          }
+          job = await this.getById(job.id);
         }
-        // Another instance may settle (or a worker report) first: then this write finds the job changed.
-        const written = await this.replace(job, next, { now, final: true });
-        if (written) settled.push(written);
+        // Not due any more (a heartbeat moved its deadline): back in the index at its new deadline.
+        const deadline = job && deadlineAt(job);
+        if (deadline !== undefined) await this.redis.zadd(this.keys.due, deadline, refs[i]!);
       }),
     );
-    if (stale.length > 0) await this.redis.zrem(this.keys.due, ...stale);
     return settled;
   }
 
