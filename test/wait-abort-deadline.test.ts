@@ -147,7 +147,7 @@ describe('waitForJob with a deadline shorter than the job', { concurrency: true 
     await assert.rejects(client.waitForJob(job.id, { strategy: 'long-poll', timeoutMs: 1500 }), isCode('JOBWAIT_ERR_TIMEOUT'));
     assert.ok(Date.now() - started >= 1500);
     const looks = arrivals.filter((a) => a.path === `/v1/jobs/${job.id}`);
-    assert.equal(looks[0]?.prefer, 'wait=1', 'the first look asked for a 1 s hold');
+    assert.equal(looks[0]?.prefer, 'wait=1, until=final', 'the first look asked for a 1 s hold, answered only by a final state');
     assert.ok((looks.at(-1)?.at ?? 0) >= started + 1500, 'the final look came at the deadline');
   });
 });
