@@ -524,7 +524,9 @@ export function renderRequest(req: FuzzRequest, ids: readonly string[], host: st
   if (req.mutation === 'header-flood') for (let i = 0; i < 200; i++) lines.push(`X-Flood-${i}: ${'f'.repeat(100)}`);
   if (req.mutation === 'expect') lines.push(`Expect: ${req.framing === 'length' ? '100-continue' : 'the-impossible'}`);
   let payload: Buffer = Buffer.alloc(0);
-  let mayGoUnanswered = req.method === 'CONNECT';
+  // A generated Transfer-Encoding or Content-Length header declares a body the payload below may
+  // not supply (e.g. `transfer-encoding: chunked` with no chunks): the server rightly waits for it.
+  let mayGoUnanswered = req.method === 'CONNECT' || headers.some(([n]) => n.toLowerCase() === 'transfer-encoding' || n.toLowerCase() === 'content-length');
   let pipelined = false;
   const b = body ?? Buffer.alloc(0);
   switch (req.framing) {
