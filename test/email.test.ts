@@ -124,6 +124,35 @@ describe('email notifications', () => {
     assert.match(smtp.mails.find((m) => m.raw.includes(`job ${canceled.id}`))?.raw ?? '', /Status: +canceled/);
   });
 
+  it("tells a reported job's result, message and progress, or its worker's error, and no duration", async () => {
+    const report = async (job: { id: string; reportToken: string }, body: Record<string, unknown>): Promise<void> => {
+      const res = await fetch(`${server.url}/v1/jobs/${job.id}/reports`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${job.reportToken}` },
+        body: JSON.stringify(body),
+      });
+      assert.equal(res.status, 200);
+    };
+    const done = (await createJob(server, { notifyEmail: 'worker@example.com' })) as { id: string; reportToken: string };
+    await report(done, { event: 'progress', progress: 0.5 });
+    await report(done, { event: 'completed', result: 'https://cdn.example/v.mp4', message: 'uploaded\nBcc: evil@example.com' });
+    const failed = (await createJob(server, { notifyEmail: 'worker@example.com' })) as { id: string; reportToken: string };
+    await report(failed, { event: 'progress', progress: 0.3 });
+    await report(failed, { event: 'failed', error: { code: 'TRANSCODE', message: 'codec not supported' } });
+    assert.equal((await waitForDeliveries(server, done.id))[0]?.status, 'delivered');
+    assert.equal((await waitForDeliveries(server, failed.id))[0]?.status, 'delivered');
+    const doneMail = smtp.mails.find((m) => m.raw.includes(`job ${done.id}`))?.raw ?? '';
+    assert.match(doneMail, /Result: +https:\/\/cdn\.example\/v\.mp4/);
+    assert.match(doneMail, /Message: +uploaded Bcc: evil@example\.com/, "a worker's line break does not make a line");
+    assert.match(doneMail, /Progress: +100 %/);
+    assert.match(doneMail, /Started: +\d{4}-/);
+    assert.doesNotMatch(doneMail, /Duration|undefined/);
+    const failedMail = smtp.mails.find((m) => m.raw.includes(`job ${failed.id}`))?.raw ?? '';
+    assert.match(failedMail, /Error: +TRANSCODE: codec not supported/);
+    assert.match(failedMail, /Progress: +30 %/);
+    assert.doesNotMatch(failedMail, /Duration|undefined/);
+  });
+
   it('gives up at once when the SMTP server refuses for good (5xx)', async () => {
     const job = await createJob(server, { duration: 0.05, notifyEmail: 'nobody@example.com' });
     const [delivery] = await waitForDeliveries(server, job.id);

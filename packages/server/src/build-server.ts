@@ -150,12 +150,14 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
     ...opts,
     webhookDefaultEndpoint: deps.webhookDefaultEndpoint,
     now,
+    currentJob: (job) => service.get(job.tenant, job.id).catch(() => undefined),
     deliveries: engine.deliveries,
     persistent: engine.persistent,
     log: app.log,
     onDeliveryAttempt: (kind, status) => metrics.deliveries.inc({ kind, result: status === 'pending' ? 'retrying' : status }),
   });
   service.onJobFinal(notify.jobFinal);
+  service.onJobChanged(notify.jobChanged);
   // Finished jobs past retention go in the background, on every engine; /metrics counts them and sizes the file.
   const retention = new RetentionSweeper({ engine, retentionSeconds: opts.retentionSeconds, log: app.log, now, onPruned: (counts) => metrics.pruned(counts) });
   if (engine.size) metrics.countStorage(engine.size);

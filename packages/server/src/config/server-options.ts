@@ -229,6 +229,15 @@ export const SERVER_SCHEMA = Object.freeze({
     description: 'the same for emails',
     normalize: normalizeRetrySchedule,
   }),
+  progressWebhookIntervalMs: integer({
+    flag: 'progress-webhook-interval-ms',
+    env: 'JOBWAIT_PROGRESS_WEBHOOK_INTERVAL_MS',
+    arg: 'ms',
+    min: 1,
+    max: 3_600_000,
+    default: 500,
+    description: 'shortest time between two job.progress webhooks of one job (jobs created with webhookEvents ["job.progress"]); the latest progress of the interval is the one sent',
+  }),
   webhookTimeoutMs: number({ flag: 'webhook-timeout-ms', env: 'JOBWAIT_WEBHOOK_TIMEOUT_MS', arg: 'ms', above: 0, default: 10_000, description: 'longest webhook attempt (connect to response headers), in ms' }),
   deliveryConcurrency: integer({ flag: 'delivery-concurrency', env: 'JOBWAIT_DELIVERY_CONCURRENCY', arg: 'n', min: 1, max: 10_000, default: 64, description: 'webhook and email attempts in flight at once, in total (per instance)' }),
   deliveryConcurrencyPerEndpoint: integer({

@@ -76,6 +76,7 @@ export class JobService {
   private readonly waits = new Set<() => void>();
   private readonly finalHandlers: FinalHandler[] = [];
   private readonly createdListeners: ((job: JobRecord) => void)[] = [];
+  private readonly changedListeners: ((job: JobRecord) => void)[] = [];
   /** A reported job's timeout when its create names none. */
   private readonly jobTimeoutMs: number;
 
@@ -107,6 +108,14 @@ export class JobService {
   /** Runs `listener` (synchronously; it must not throw) for every job created through this instance, not for idempotent replays. */
   onJobCreated(listener: (job: JobRecord) => void): void {
     this.createdListeners.push(listener);
+  }
+
+  /**
+   * Runs `listener` (synchronously; it must not throw) for every new version short of the end that
+   * a report stores through this instance (progress, message, start, estimate; not a bare heartbeat).
+   */
+  onJobChanged(listener: (job: JobRecord) => void): void {
+    this.changedListeners.push(listener);
   }
 
   /**
@@ -215,7 +224,10 @@ export class JobService {
       if (deadline !== undefined) this.scheduler.jobScheduled(deadline);
       if (final) await this.outbox.run(written);
       // A bare heartbeat is no new version: it wakes no one.
-      else if (out.kind === 'changed') await this.publish(written);
+      else if (out.kind === 'changed') {
+        await this.publish(written);
+        for (const listener of this.changedListeners) listener(written);
+      }
       return { kind: out.kind === 'changed' ? 'applied' : 'unchanged', job: written };
     }
     throw new Error(`jobwait: job ${id} kept changing during ${REPORT_TRIES} report attempts`);

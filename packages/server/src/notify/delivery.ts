@@ -1,6 +1,6 @@
 /**
  * A delivery: one notification (a webhook POST or an email) about one final
- * state of one job, with every attempt made to send it. Deliveries are
+ * state of one job (or, opt-in, one progress version of a reported job), with every attempt made to send it. Deliveries are
  * persisted, so retries survive restarts, and their ids are stable, so a
  * receiver can drop duplicates (Standard Webhooks `webhook-id`).
  */
@@ -17,7 +17,10 @@ export type DeliveryKind = 'webhook' | 'email';
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'disabled';
 
 /** Events of a job reaching a final state. */
-export type JobEvent = 'job.completed' | 'job.failed' | 'job.canceled';
+export type FinalJobEvent = 'job.completed' | 'job.failed' | 'job.canceled';
+
+/** Events a delivery is about: a final state, or (opt-in, webhooks only) a reported job's progress. */
+export type JobEvent = FinalJobEvent | 'job.progress';
 
 /** Where a webhook endpoint came from: the job's `callbackUrl`, or the tenant's default endpoint. */
 export type EndpointSource = 'job' | 'tenant';
@@ -81,7 +84,7 @@ export interface WebhookPayload {
 }
 
 /** The event a final status stands for. */
-export function jobEventOf(status: Exclude<JobStatus, 'pending'>): JobEvent {
+export function jobEventOf(status: Exclude<JobStatus, 'pending'>): FinalJobEvent {
   return status === 'completed' ? 'job.completed' : status === 'error' ? 'job.failed' : 'job.canceled';
 }
 
@@ -89,6 +92,11 @@ export function jobEventOf(status: Exclude<JobStatus, 'pending'>): JobEvent {
  * Stable id of the delivery of `event` for `jobId` by `kind`: `msg_<jobid>_<event>` for webhooks
  * (e.g. `msg_job_01JD…_completed`), `eml_…` for emails. The same event always gets the same id.
  */
-export function deliveryId(kind: DeliveryKind, jobId: string, event: JobEvent): string {
+export function deliveryId(kind: DeliveryKind, jobId: string, event: FinalJobEvent): string {
   return `${kind === 'webhook' ? 'msg' : 'eml'}_${jobId}_${event.slice('job.'.length)}`;
+}
+
+/** Stable id of the `job.progress` webhook of one version of a job: `msg_<jobid>_progress_<version>`. */
+export function progressDeliveryId(jobId: string, version: number): string {
+  return `msg_${jobId}_progress_${version}`;
 }

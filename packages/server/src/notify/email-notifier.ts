@@ -35,11 +35,30 @@ export function composeJobEmail(payload: WebhookPayload): { subject: string; tex
     `Event:     ${payload.type}`,
     `Created:   ${job.createdAt}`,
     `Finished:  ${job.updatedAt}`,
-    `Duration:  ${job.duration} s`,
   ];
-  if (job.error) lines.push(`Error:     ${job.error.code}: ${job.error.message}`);
+  if (job.duration !== undefined) lines.push(`Duration:  ${job.duration} s`);
+  if (job.startedAt !== undefined) lines.push(`Started:   ${job.startedAt}`);
+  // A reported job's last word from its worker, and what it produced or why it failed.
+  if (job.duration === undefined) lines.push(`Progress:  ${Math.round(job.progress * 100)} %`);
+  if (job.message !== undefined) lines.push(`Message:   ${oneLine(job.message)}`);
+  if (job.result !== undefined) lines.push(`Result:    ${resultText(job.result)}`);
+  if (job.error) lines.push(`Error:     ${job.error.code}: ${oneLine(job.error.message)}`);
   lines.push('', 'You get this message because the job was created with notifyEmail set to this address.', '');
   return { subject: `jobwait: job ${job.id} ${job.status}`, text: lines.join('\n') };
+}
+
+/** Longest result shown in an email, in characters (the whole result is in the API and the webhook). */
+const EMAIL_RESULT_CHARS = 2000;
+
+/** `text` on one line: a worker's text must not forge lines (or headers) of the message. */
+function oneLine(text: string): string {
+  return text.replace(/[\r\n\u2028\u2029]+/g, ' ');
+}
+
+/** A result as an email line: a string as is, anything else as JSON, cut at {@link EMAIL_RESULT_CHARS}. */
+function resultText(result: unknown): string {
+  const text = oneLine(typeof result === 'string' ? result : JSON.stringify(result));
+  return text.length > EMAIL_RESULT_CHARS ? `${text.slice(0, EMAIL_RESULT_CHARS)}… (cut: the job's API read has it whole)` : text;
 }
 
 /** Sends email deliveries through one SMTP server. */

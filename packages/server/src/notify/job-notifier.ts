@@ -5,7 +5,7 @@
  * dispatcher, so the API is never slowed by a receiver.
  */
 import { jobView, type JobRecord } from '../jobs/job-record.js';
-import { deliveryId, jobEventOf, type DeliveryKind, type EndpointSource, type WebhookPayload } from './delivery.js';
+import { deliveryId, jobEventOf, progressDeliveryId, type DeliveryKind, type EndpointSource, type FinalJobEvent, type WebhookPayload } from './delivery.js';
 import type { DeliveryStore, NewDelivery } from './delivery-store.js';
 import type { DefaultEndpointLookup } from './webhook-secrets.js';
 
@@ -19,7 +19,7 @@ export interface JobNotifierOptions {
   now?: () => number;
 }
 
-/** Makes the deliveries of final jobs. */
+/** Makes the deliveries of final jobs (and the opt-in progress webhooks of reported ones). */
 export class JobNotifier {
   private readonly now: () => number;
 
@@ -57,13 +57,42 @@ export class JobNotifier {
     if (pending) this.options.enqueued();
   }
 
+  /**
+   * Enqueues the `job.progress` webhook of this version of a pending job that asked for it (webhooks
+   * only: progress is no email). Idempotent per version; false when nothing was enqueued.
+   */
+  async jobProgress(job: JobRecord): Promise<boolean> {
+    if (!job.webhookEvents?.includes('job.progress')) return false;
+    const now = this.now();
+    const view = jobView(job, now);
+    if (view.status !== 'pending') return false;
+    const endpoint = await this.webhookTarget(job);
+    if (!endpoint || (await this.store.isEndpointDisabled(job.tenant, endpoint.url))) return false;
+    const payload: WebhookPayload = { type: 'job.progress', timestamp: view.updatedAt, data: view };
+    const enqueued = await this.store.enqueue({
+      id: progressDeliveryId(job.id, view.version),
+      kind: 'webhook',
+      tenant: job.tenant,
+      jobId: job.id,
+      event: 'job.progress',
+      payload: JSON.stringify(payload),
+      target: endpoint.url,
+      source: endpoint.source,
+      status: 'pending',
+      createdAt: now,
+      nextAttemptAt: now,
+    });
+    if (enqueued) this.options.enqueued();
+    return enqueued;
+  }
+
   private async webhookTarget(job: JobRecord): Promise<{ url: string; source: EndpointSource } | undefined> {
     if (job.callbackUrl !== undefined) return { url: job.callbackUrl, source: 'job' };
     const fallback = await this.options.defaultEndpoint?.(job.tenant);
     return fallback ? { url: fallback.url, source: 'tenant' } : undefined;
   }
 
-  private idAndKind(kind: DeliveryKind, jobId: string, event: NewDelivery['event']): { id: string; kind: DeliveryKind } {
+  private idAndKind(kind: DeliveryKind, jobId: string, event: FinalJobEvent): { id: string; kind: DeliveryKind } {
     return { id: deliveryId(kind, jobId, event), kind };
   }
 }

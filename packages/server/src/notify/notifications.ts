@@ -13,6 +13,7 @@ import { DeliveryDispatcher } from './delivery-dispatcher.js';
 import type { DeliveryStore } from './delivery-store.js';
 import { EmailNotifier } from './email-notifier.js';
 import { JobNotifier } from './job-notifier.js';
+import { ProgressWebhooks } from './progress-webhooks.js';
 import { WebhookSecrets, type DefaultEndpointLookup } from './webhook-secrets.js';
 import { WebhookSender } from './webhook-sender.js';
 import { WebhookTargetPolicy, type LookupAll } from './webhook-target.js';
@@ -28,6 +29,10 @@ export interface NotificationsOptions {
   webhookRetryScheduleMs: readonly number[];
   emailRetryScheduleMs: readonly number[];
   webhookTimeoutMs: number;
+  /** Shortest time between two `job.progress` webhooks of one job, ms. */
+  progressWebhookIntervalMs: number;
+  /** The job as stored now (a coalesced progress webhook sends the job as it stands when its turn comes). */
+  currentJob: (job: JobRecord) => Promise<JobRecord | undefined>;
   /** Delivery attempts in flight at once, in total (see `DeliveryDispatcherOptions`). */
   deliveryConcurrency?: number | undefined;
   /** Delivery attempts in flight at once to one endpoint. */
@@ -53,6 +58,8 @@ export class Notifications {
   readonly policy: WebhookTargetPolicy;
   readonly dispatcher: DeliveryDispatcher;
   private readonly notifier: JobNotifier;
+  /** Opt-in `job.progress` webhooks, coalesced per job. */
+  readonly progress: ProgressWebhooks;
   private readonly log: FastifyBaseLogger;
 
   constructor(options: NotificationsOptions) {
@@ -86,10 +93,23 @@ export class Notifications {
       enqueued: () => this.dispatcher.kick(),
       now: options.now,
     });
+    this.progress = new ProgressWebhooks({
+      intervalMs: options.progressWebhookIntervalMs,
+      enqueue: (job) => this.notifier.jobProgress(job),
+      current: options.currentJob,
+      log,
+      now: options.now,
+    });
   }
 
-  /** The final-state handler for `JobService.onJobFinal`: enqueues, never sends. */
-  readonly jobFinal = (job: JobRecord): Promise<void> => this.notifier.jobFinal(job);
+  /** The final-state handler for `JobService.onJobFinal`: enqueues, never sends; a progress webhook still waiting is dropped. */
+  readonly jobFinal = (job: JobRecord): Promise<void> => {
+    this.progress.finished(job.id);
+    return this.notifier.jobFinal(job);
+  };
+
+  /** The handler for `JobService.onJobChanged`: a `job.progress` webhook now or at the end of the job's interval. */
+  readonly jobChanged = (job: JobRecord): void => this.progress.changed(job);
 
   /** Why `callbackUrl` may not be called (checked at create time, after DNS), or `undefined` when it may. */
   async refuseCallbackUrl(callbackUrl: string): Promise<string | undefined> {
@@ -106,6 +126,7 @@ export class Notifications {
 
   /** Stops sending; attempts in flight get up to `drainMs` to finish. */
   async stop(drainMs?: number): Promise<void> {
+    this.progress.close();
     await this.dispatcher.stop(drainMs);
   }
 }

@@ -167,12 +167,14 @@ export const DeliveryAttemptSchema = Type.Object(
   { additionalProperties: false },
 );
 
-/** A notification about a job's final state (webhook or email), with its attempts. */
+/** A notification about a job's final state (webhook or email) or, opt-in, its progress (webhook), with its attempts. */
 export const DeliverySchema = Type.Object(
   {
     id: Type.String({ description: 'stable across attempts; the webhook-id header', examples: ['msg_job_01JDQ3M8Z4X5Y6V7W8T9S0R1Q2_completed'] }),
     kind: Type.Union([Type.Literal('webhook'), Type.Literal('email')]),
-    event: Type.Union([Type.Literal('job.completed'), Type.Literal('job.failed'), Type.Literal('job.canceled')]),
+    event: Type.Union([Type.Literal('job.completed'), Type.Literal('job.failed'), Type.Literal('job.canceled'), Type.Literal('job.progress')], {
+      description: 'job.progress only for jobs created with webhookEvents ["job.progress"] (webhooks, at most one per job per --progress-webhook-interval-ms)',
+    }),
     target: Type.String({ description: 'URL (webhook) or address (email)' }),
     source: Type.Union([Type.Literal('job'), Type.Literal('tenant')], { description: "the job's callbackUrl/notifyEmail, or the key's default endpoint" }),
     status: Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed'), Type.Literal('disabled')]),
