@@ -22,6 +22,8 @@ import { corsPreflightRoutes, registerCorsHooks } from './http/cors.js';
 import { registerRequestHooks } from './http/request-hooks.js';
 import { requestIdOf } from './http/request-id.js';
 import { SseHub } from './http/sse-hub.js';
+import { IngestApplier } from './ingest/ingest-applier.js';
+import { IngestSources } from './ingest/ingest-sources.js';
 import { JobService } from './jobs/job-service.js';
 import { RetentionSweeper } from './jobs/retention-sweeper.js';
 import { watchConnectionErrors } from './limits/connection-errors.js';
@@ -70,6 +72,8 @@ declare module 'fastify' {
     retention: RetentionSweeper;
     /** Long-polls and event streams held now, with their limits. */
     held: HeldConnections;
+    /** The queues job events come from (`--ingest-sources`; none by default). */
+    ingest: IngestSources;
   }
 }
 
@@ -184,6 +188,16 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
   app.server.maxConnections = Math.max(budget.maxConnections, maxHeld + PLAIN_REQUEST_ROOM);
   const stopWatchingConnections = watchConnectionErrors(app.server, app.log, (trouble) => metrics.connectionErrors.inc({ kind: trouble === 'accept-error' ? 'accept_error' : 'dropped' }));
   app.decorate('held', held);
+  // Queue messages are reports like the HTTP route's: the same JobService.report, the same result limit.
+  const applier = new IngestApplier({
+    service,
+    maxResultBytes: opts.maxResultBytes,
+    retentionSeconds: opts.retentionSeconds,
+    refuseCallbackUrl: (url) => notify.refuseCallbackUrl(url),
+  });
+  const ingest = new IngestSources(opts.ingestSources, applier, app.log, (source, result) => metrics.ingested(source, result));
+  metrics.countIngest(() => ingest.status());
+  app.decorate('ingest', ingest);
 
   const requestLog = new RequestLog(app.log, { lineLevel: logging.pretty ? 'info' : 'debug' });
   registerRequestHooks(app, metrics, requestLog);
@@ -234,7 +248,7 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
     limiter,
     policy: rateLimit,
   });
-  await app.register(opsRoutes, { store, feed, isDraining: () => draining });
+  await app.register(opsRoutes, { store, feed, isDraining: () => draining, ingest: ingest.configured ? () => ingest.status() : undefined });
   await app.register(metricsRoutes, { metrics, token: opts.metricsToken });
   await app.register(dashboardRoutes);
 
@@ -243,6 +257,10 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
     await service.start();
     retention.start();
     app.log.info({ store: engine.kind, ...engine.details }, 'store opened');
+    if (ingest.configured) {
+      ingest.start();
+      app.log.info({ sources: opts.ingestSources.map(({ name, kind, tenants }) => ({ name, kind, tenants })) }, 'ingest: taking job events from the configured queues');
+    }
     // Not awaited: the key store may be a Redis that is down right now, which must not hold or fail the start.
     void access.accessMode().catch((error: unknown) =>
       app.log.warn({ err: error }, 'could not read the access mode at start (store unreachable): API requests get 503 until it can be read'),
@@ -255,6 +273,8 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
     // Drain: held long-polls answer with the current state, streams close with a reconnect hint.
     draining = true;
     stopDueHints?.();
+    // First: a message being applied finishes and is acknowledged while the store is still open.
+    await ingest.stop();
     await retention.stop();
     await service.close();
     hub.closeAll(SSE_RETRY_MS);

@@ -20,3 +20,6 @@ export type { DeliveryStore, NewDelivery } from './notify/delivery-store.js';
 export { generateWebhookSecret, signWebhook, verifyWebhook, webhookHeaders, WEBHOOK_SECRET_PREFIX, type WebhookHeaders } from './notify/webhook-signature.js';
 export type { DefaultEndpointLookup, WebhookEndpoint } from './notify/webhook-secrets.js';
 export { DEFAULT_RETRY_SCHEDULE_MS } from './notify/retry-schedule.js';
+export type { SourceStatus, SourceState, SourceCounts } from './ingest/ingest-source.js';
+export type { IngestSourceConfig, AmqpSourceConfig, RedisStreamSourceConfig } from './ingest/source-config.js';
+export { ingestMessageSchema, type IngestMessage, type DeadLetterReason } from './ingest/ingest-message.js';

@@ -155,6 +155,30 @@ export function text<D extends string | undefined = undefined>(spec: Spec<D> & {
   });
 }
 
+/**
+ * A structured value: JSON text as a flag or variable, the JSON value itself in a file; `normalize`
+ * checks it (throwing an Error whose message says what is wrong) and returns it with defaults filled.
+ */
+export function json<T, D extends T | undefined = undefined>(spec: Spec<D> & { range: string; normalize: (value: unknown) => T }): Option<T, Has<D>> {
+  return option<T, D>(spec, spec.range, {
+    check: (value) => {
+      try {
+        return spec.normalize(value);
+      } catch (error) {
+        return refuse((error as Error).message);
+      }
+    },
+    fromText: (text) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch (error) {
+        return refuse(`must be ${spec.range} as JSON: ${(error as Error).message}`);
+      }
+    },
+    fromJson: (value) => value,
+  });
+}
+
 /** On or off: `on`/`off`/`true`/`false` as text, a boolean (or those words) in a file. */
 export function toggle<D extends boolean | undefined = undefined>(spec: Spec<D>): Option<boolean, Has<D>> {
   const range = 'on or off';

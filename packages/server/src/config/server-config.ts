@@ -67,6 +67,7 @@ export function effectiveConfig(config: ServerConfig): Record<string, unknown> {
   const resolved = resolveServerOptions({ ...config.server, port: config.port, host: config.host });
   return printOptions(SERVER_SCHEMA, resolved, (option, value) => {
     if (option === SERVER_SCHEMA.apiKeys) return (value as string[]).map(maskApiKey);
+    if (option === SERVER_SCHEMA.ingestSources) return (value as { url: string }[]).map((source) => ({ ...source, url: maskUrlPassword(source.url) }));
     return typeof value === 'string' ? maskUrlPassword(value) : value;
   });
 }

@@ -10,7 +10,9 @@ import { DEFAULT_RETRY_SCHEDULE_MS, normalizeRetrySchedule } from '../notify/ret
 import { isWebhookSecret } from '../notify/webhook-signature.js';
 import { parseAllowEntry } from '../notify/webhook-target.js';
 import { ConfigError } from './config-error.js';
-import { choice, integer, list, number, numberList, resolveOptions, text, toggle, type OptionsOf, type ResolvedOf } from './option-schema.js';
+import { hostname } from 'node:os';
+import { INGEST_SOURCES_RANGE, normalizeIngestSources, type IngestSourceConfig } from '../ingest/source-config.js';
+import { choice, integer, json, list, number, numberList, resolveOptions, text, toggle, type OptionsOf, type ResolvedOf } from './option-schema.js';
 
 /** Log levels of `--log-level`; `silent` writes nothing. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -137,6 +139,18 @@ export const SERVER_SCHEMA = Object.freeze({
     description: 'API keys accepted from the start (added to the key store)',
   }),
   apiKeysFile: text({ flag: 'api-keys-file', env: 'JOBWAIT_API_KEYS_FILE', arg: 'path', range: 'a file of keys, one per line (# comments)', description: 'more API keys, read at start', problem: (v) => (v === '' ? 'must be a file path' : undefined) }),
+  ingestSources: json<readonly IngestSourceConfig[], readonly IngestSourceConfig[]>({
+    flag: 'ingest-sources',
+    env: 'JOBWAIT_INGEST_SOURCES',
+    noFlag: true,
+    arg: 'json',
+    range: INGEST_SOURCES_RANGE,
+    default: Object.freeze([]) as readonly IngestSourceConfig[],
+    defaultText: 'none (ingest off)',
+    description:
+      'queues to take job events from (RabbitMQ queues, Redis streams), each bound to the tenants it may write; each message is applied as a worker report, acknowledged after the commit, dead-lettered with its reason when it cannot be (see docs/ingest.md)',
+    normalize: (value) => normalizeIngestSources(value, { hostname: hostname(), pid: process.pid }),
+  }),
   logLevel: choice({
     flag: 'log-level',
     env: 'JOBWAIT_LOG_LEVEL',

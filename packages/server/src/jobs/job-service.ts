@@ -39,7 +39,12 @@ export interface Created {
 }
 
 /** What a worker's report did, for the route to answer (see jobs/transition.ts `ReportOutcome`). */
-export type ReportResult = { kind: 'applied' | 'unchanged' | 'finished' | 'canceled' | 'simulated'; job: JobRecord } | { kind: 'missing' };
+export type ReportResult = { kind: 'applied' | 'unchanged' | 'stale' | 'duplicate' | 'finished' | 'canceled' | 'simulated'; job: JobRecord } | { kind: 'missing' };
+
+/** Prefix of the Idempotency-Key that binds a queue's `externalId` to its job: a space, which no HTTP key may hold, keeps the two apart. */
+const EXTERNAL_ID_KEY = 'external-id ';
+/** The fingerprint of every external-id claim: the first message to name an external id creates its job, later ones find it. */
+const EXTERNAL_ID_FINGERPRINT = 'external-id';
 
 /** How a wait for a change ended. */
 export interface WaitResult {
@@ -148,6 +153,19 @@ export class JobService {
 
   /** Creates a job; with an Idempotency-Key, a repeat with the same body replays the first job. */
   async create(tenant: string, input: NewJob, idempotencyKey?: string): Promise<Created> {
+    return this.createClaimed(tenant, input, idempotencyKey === undefined ? undefined : { key: idempotencyKey, fingerprint: fingerprint(input) });
+  }
+
+  /**
+   * The tenant's job known to its publisher as `externalId` (unique per tenant), created as a
+   * reported job from `input` by the first message that names it. One atomic claim in the store,
+   * so two instances taking two messages of a new job at once make one job.
+   */
+  async createForExternalId(tenant: string, externalId: string, input: NewJob): Promise<Created> {
+    return this.createClaimed(tenant, input, { key: EXTERNAL_ID_KEY + externalId, fingerprint: EXTERNAL_ID_FINGERPRINT });
+  }
+
+  private async createClaimed(tenant: string, input: NewJob, claim: { key: string; fingerprint: string } | undefined): Promise<Created> {
     const now = this.now();
     const job: JobRecord = { id: this.ids.next(now), tenant, state: 'pending', createdAt: now, updatedAt: now, version: 1 };
     if (input.duration !== undefined) {
@@ -162,7 +180,6 @@ export class JobService {
     if (input.metadata !== undefined) job.metadata = input.metadata;
     if (input.callbackUrl !== undefined) job.callbackUrl = input.callbackUrl;
     if (input.notifyEmail !== undefined) job.notifyEmail = input.notifyEmail;
-    const claim = idempotencyKey === undefined ? undefined : { key: idempotencyKey, fingerprint: fingerprint(input) };
     const result = await this.store.create(job, claim);
     if (result.kind === 'mismatch') throw new IdempotencyMismatchError();
     if (result.kind === 'replayed') return { job: result.job, replayed: true };
@@ -206,14 +223,17 @@ export class JobService {
   }
 
   /**
-   * Applies a worker's report to job `id` (any tenant's: the caller checked the job's report token,
-   * which names the job). Read, decide (jobs/transition.ts), compare-and-set; on a conflict with
-   * another write (a heartbeat, a settle on another instance), again from the new state.
+   * Applies a worker's report to job `id`: the one operation behind every reporter — an HTTP report
+   * (any tenant's job: the caller checked the job's report token, which names the job) and a queue
+   * message (ingest/: `tenant` given, as the message's source is bound to tenants). Read, decide
+   * (jobs/transition.ts), compare-and-set; on a conflict with another write (a heartbeat, a settle or
+   * the same message on another instance), again from the new state. A message's id is written with
+   * the change it made, so a redelivery after the commit finds it and is a `duplicate`.
    */
-  async report(id: string, report: Report): Promise<ReportResult> {
+  async report(id: string, report: Report, tenant?: string): Promise<ReportResult> {
     for (let attempt = 0; attempt < REPORT_TRIES; attempt++) {
       const stored = isJobId(id) ? await this.store.getById(id) : undefined;
-      if (!stored) return { kind: 'missing' };
+      if (!stored || (tenant !== undefined && stored.tenant !== tenant)) return { kind: 'missing' };
       const now = this.now();
       const out = applyReport(stored, report, now);
       if (out.kind !== 'changed' && out.kind !== 'touched') return { kind: out.kind, job: out.job };
@@ -228,7 +248,8 @@ export class JobService {
         await this.publish(written);
         for (const listener of this.changedListeners) listener(written);
       }
-      return { kind: out.kind === 'changed' ? 'applied' : 'unchanged', job: written };
+      // A heartbeat carrying a message id is applied too: its receipt was written.
+      return { kind: out.kind === 'changed' || report.messageId !== undefined ? 'applied' : 'unchanged', job: written };
     }
     throw new Error(`jobwait: job ${id} kept changing during ${REPORT_TRIES} report attempts`);
   }

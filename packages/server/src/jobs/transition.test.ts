@@ -133,7 +133,7 @@ describe('applyReport: a pending reported job', () => {
   it('drops a progress older than the last one applied (stale at), changing nothing', () => {
     const job = run(reported(), [[{ event: 'progress', progress: 0.6, at: T0 + 2000 }, T0 + 2100]]);
     const out = applyReport(job, { event: 'progress', progress: 0.3, at: T0 + 1000 }, T0 + 2200);
-    assert.equal(out.kind, 'unchanged');
+    assert.equal(out.kind, 'stale');
     assert.equal(out.job, job);
   });
 

@@ -38,6 +38,14 @@ export interface JobLifecycle {
   heartbeatAt?: number | undefined;
   /** The worker's own time of the last report applied (`at`, else its arrival): older reports are stale. */
   reportedAt?: number | undefined;
+  /** The highest per-job sequence number applied (queue messages that carry one): it orders reports before `reportedAt` does. */
+  reportSeq?: number | undefined;
+  /**
+   * Ids of the latest queue messages applied to the job (newest last, at most {@link RECEIPTS_KEPT}): a redelivered
+   * message changes nothing twice. Kept in the record, so they are written in the same commit as what they did and
+   * live exactly as long as the job.
+   */
+  receipts?: string[] | undefined;
   /** Fraction done as the worker reported it (0..1). */
   progress?: number | undefined;
   /** The worker's short note on what it is doing. */
@@ -61,6 +69,9 @@ export const SIMULATED_FAILURE: Readonly<JobError> = Object.freeze({ code: 'JOB_
 /** The error of a `failed` report that named none. */
 export const WORKER_FAILURE: Readonly<JobError> = Object.freeze({ code: 'JOB_FAILED', message: 'the worker reported a failure' });
 
+/** Message ids a job remembers: older redeliveries are stale by their sequence number or time anyway. */
+export const RECEIPTS_KEPT = 32;
+
 /** What a worker reports. */
 export type ReportEvent = 'started' | 'progress' | 'heartbeat' | 'completed' | 'failed';
 
@@ -78,19 +89,25 @@ export interface Report {
   error?: JobError | undefined;
   /** When the worker observed what it reports (ms since the epoch); orders reports that arrive out of order. */
   at?: number | undefined;
+  /** The publisher's per-job sequence number: when both this and the job's last one are known, it orders reports instead of `at`. */
+  seq?: number | undefined;
+  /** Id of the queue message this report came in (deduplication: see {@link JobLifecycle.receipts}). */
+  messageId?: string | undefined;
 }
 
 /**
  * What a report did:
  * - `changed`: a new version to store and publish;
  * - `touched`: only the heartbeat clock moved (store it; wakes no one);
- * - `unchanged`: nothing to store — a stale report, or a final report repeated with the same content;
+ * - `unchanged`: nothing to store — a final report repeated with the same content;
+ * - `stale`: nothing to store — a progress or heartbeat older (by sequence number, else time) than the last applied;
+ * - `duplicate`: nothing to store — the message was applied before (its id is among the job's receipts);
  * - `finished`: the job already ended otherwise (a different final report, or any report after the end): 409;
  * - `canceled`: the job was canceled, so the worker should stop: 409;
  * - `simulated`: a timer's end belongs to the simulator: 409.
  */
 export type ReportOutcome<R extends JobLifecycle> =
-  | { kind: 'changed' | 'touched' | 'unchanged'; job: R }
+  | { kind: 'changed' | 'touched' | 'unchanged' | 'stale' | 'duplicate'; job: R }
   | { kind: 'finished' | 'canceled' | 'simulated'; job: R };
 
 /** What a cancel did: `canceled` (a new version) or `final` (the job had already ended; `job` as it ended). */
@@ -190,6 +207,7 @@ export function effectiveJob<R extends JobLifecycle>(job: R, now: number): R {
  */
 export function applyReport<R extends JobLifecycle>(stored: R, report: Report, now: number): ReportOutcome<R> {
   const job = effectiveJob(stored, now);
+  if (report.messageId !== undefined && job.receipts?.includes(report.messageId)) return { kind: 'duplicate', job };
   if (job.state === 'canceled') return { kind: 'canceled', job };
   if (!isReported(job)) return { kind: 'simulated', job };
   if (job.state !== 'pending') {
@@ -197,13 +215,16 @@ export function applyReport<R extends JobLifecycle>(stored: R, report: Report, n
   }
   // A worker's clock ahead of the server's must not pin the job's order in the future.
   const at = Math.min(report.at ?? now, now);
+  const seq = report.seq === undefined ? job.reportSeq : Math.max(report.seq, job.reportSeq ?? report.seq);
   if (report.event === 'completed' || report.event === 'failed') {
-    const next: R = { ...job, heartbeatAt: now, reportedAt: Math.max(at, job.reportedAt ?? at), startedAt: job.startedAt ?? at };
+    const next: R = withReceipt({ ...job, heartbeatAt: now, reportedAt: Math.max(at, job.reportedAt ?? at), startedAt: job.startedAt ?? at }, report.messageId);
+    if (seq !== undefined) next.reportSeq = seq;
     if (report.message !== undefined) next.message = report.message;
     return { kind: 'changed', job: report.event === 'completed' ? complete(next, report.result, now) : fail(next, report.error ?? WORKER_FAILURE, now) };
   }
-  if (job.reportedAt !== undefined && at < job.reportedAt) return { kind: 'unchanged', job };
-  const next: R = { ...job, heartbeatAt: now, reportedAt: at };
+  if (isOlder(job, report, at)) return { kind: 'stale', job };
+  const next: R = withReceipt({ ...job, heartbeatAt: now, reportedAt: Math.max(at, job.reportedAt ?? at) }, report.messageId);
+  if (seq !== undefined) next.reportSeq = seq;
   let visible = false;
   if (job.startedAt === undefined) {
     next.startedAt = at;
@@ -275,6 +296,24 @@ export function retryAfterSeconds(stored: JobLifecycle, now: number): number | u
   const deadline = deadlineAt(job);
   if (deadline !== undefined) delay = Math.min(delay, (deadline - now) / 1000);
   return Math.max(1, Math.ceil(delay));
+}
+
+/**
+ * True when a progress or heartbeat `report` (observed at `at`) is older than the last one applied to
+ * `job`: by sequence number when both have one (a publisher's clock may step back; its counter does
+ * not), else by time. An equal sequence number is no newer report.
+ */
+function isOlder(job: JobLifecycle, report: Report, at: number): boolean {
+  if (report.seq !== undefined && job.reportSeq !== undefined) return report.seq <= job.reportSeq;
+  return job.reportedAt !== undefined && at < job.reportedAt;
+}
+
+/** `job` remembering message `id` among its newest {@link RECEIPTS_KEPT} receipts. */
+function withReceipt<R extends JobLifecycle>(job: R, id: string | undefined): R {
+  if (id === undefined) return job;
+  const receipts = [...(job.receipts ?? []), id];
+  if (receipts.length > RECEIPTS_KEPT) receipts.splice(0, receipts.length - RECEIPTS_KEPT);
+  return { ...job, receipts };
 }
 
 /** True when `report` is the final report `job` already ended with, content included (a retry). */

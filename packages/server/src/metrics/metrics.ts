@@ -6,6 +6,8 @@
  * per process; `GET /metrics` serves both.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { IngestResult } from '../ingest/ingest-applier.js';
+import type { SourceStatus } from '../ingest/ingest-source.js';
 import { RequestMetrics } from './request-metrics.js';
 
 /** How a waiter learnt of a change. */
@@ -84,6 +86,30 @@ export class ServerMetrics implements WaitObserver {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
+  /** Each ingest source's state and lag, read at scrape time. */
+  private ingestStatus: () => SourceStatus[] = () => [];
+  /** `jobwait_ingest_source_up{source}`: 1 while the source consumes, 0 while it connects or reconnects. */
+  readonly ingestUp = new Gauge({
+    name: 'jobwait_ingest_source_up',
+    help: 'Whether each ingest source is connected and consuming (1) or not (0)',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+    collect: () => {
+      this.ingestUp.reset();
+      for (const status of this.ingestStatus()) this.ingestUp.set({ source: status.name }, status.state === 'consuming' ? 1 : 0);
+    },
+  });
+  /** `jobwait_ingest_lag_messages{source}`: messages waiting in the broker for each source. */
+  readonly ingestLag = new Gauge({
+    name: 'jobwait_ingest_lag_messages',
+    help: 'Messages waiting in the broker for each ingest source (queue depth; stream group lag plus pending)',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+    collect: () => {
+      this.ingestLag.reset();
+      for (const status of this.ingestStatus()) if (status.lag !== undefined) this.ingestLag.set({ source: status.name }, status.lag);
+    },
+  });
   /** `jobwait_waiters{transport}`: long-polls held and event streams open now. */
   readonly waiters = new Gauge({
     name: 'jobwait_waiters',
@@ -108,6 +134,23 @@ export class ServerMetrics implements WaitObserver {
     name: 'jobwait_deliveries_total',
     help: 'Webhook and email delivery attempts, by kind and result (retrying: failed, will be retried)',
     labelNames: ['kind', 'result'] as const,
+    registers: [this.registry],
+  });
+  /**
+   * `jobwait_ingest_messages_total{source,result}`: queue messages acknowledged, by what they did
+   * (`applied`, `duplicate`, `ignored_late`, `ignored_stale`, `dead_lettered`).
+   */
+  readonly ingestMessages = new Counter({
+    name: 'jobwait_ingest_messages_total',
+    help: 'Queue messages acknowledged, by source and result (applied, duplicate, ignored_late, ignored_stale, dead_lettered)',
+    labelNames: ['source', 'result'] as const,
+    registers: [this.registry],
+  });
+  /** `jobwait_ingest_dead_letters_total{source,reason}`: queue messages dead-lettered, by reason. */
+  readonly ingestDeadLetters = new Counter({
+    name: 'jobwait_ingest_dead_letters_total',
+    help: 'Queue messages sent to the dead-letter queue or stream, by source and reason',
+    labelNames: ['source', 'reason'] as const,
     registers: [this.registry],
   });
   /** `jobwait_rate_limited_total{scope}`: requests refused with 429, per API key (`key`) or per IP (`ip`, when open). */
@@ -242,6 +285,18 @@ export class ServerMetrics implements WaitObserver {
   /** Where the database size gauges read their values at scrape time (absent: the engine keeps no file, the gauges stay empty). */
   countStorage(source: () => StorageSize): void {
     this.storageSource = source;
+  }
+
+  /** Reads the ingest sources' states and lags at each scrape. */
+  countIngest(status: () => SourceStatus[]): void {
+    this.ingestStatus = status;
+  }
+
+  /** Counts one acknowledged queue message. */
+  ingested(source: string, result: IngestResult): void {
+    const label = result.kind === 'ignored' ? `ignored_${result.why}` : result.kind === 'dead-letter' ? 'dead_lettered' : result.kind;
+    this.ingestMessages.inc({ source, result: label });
+    if (result.kind === 'dead-letter') this.ingestDeadLetters.inc({ source, reason: result.reason });
   }
 
   /** Where `jobwait_waiters` reads its values at scrape time. */

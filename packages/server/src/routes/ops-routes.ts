@@ -1,6 +1,7 @@
 /** Liveness and readiness for load balancers and orchestrators. */
 import type { FastifyInstance } from 'fastify';
 import type { ChangeFeed } from '../feed/change-feed.js';
+import type { SourceStatus } from '../ingest/ingest-source.js';
 import type { JobStore } from '../store/job-store.js';
 
 /** Options of {@link opsRoutes}. */
@@ -8,6 +9,11 @@ export interface OpsRoutesOptions {
   store: JobStore;
   /** Its `ping()`, when it has one, is part of readiness too (the Redis feed's subscription). */
   feed?: ChangeFeed | undefined;
+  /**
+   * The ingest sources' states, shown in the body. Never part of the verdict: a broker outage
+   * degrades ingest, not the HTTP API (its source reconnects by itself).
+   */
+  ingest?: (() => SourceStatus[]) | undefined;
   /** True once shutdown began: readiness turns false so the balancer stops sending work. */
   isDraining: () => boolean;
   /**
@@ -36,10 +42,10 @@ export async function opsRoutes(app: FastifyInstance, options: OpsRoutesOptions)
         await withTimeout(ping(), timeoutMs, `${name} did not answer within ${timeoutMs} ms`);
       } catch (error) {
         request.log.warn({ err: error }, `${name} is not answering`);
-        return reply.code(503).send({ status: `${name} unavailable` });
+        return reply.code(503).send(options.ingest ? { status: `${name} unavailable`, ingest: options.ingest() } : { status: `${name} unavailable` });
       }
     }
-    return { status: 'ready' };
+    return options.ingest ? { status: 'ready', ingest: options.ingest() } : { status: 'ready' };
   });
 }
 

@@ -1,0 +1,158 @@
+/**
+ * A RabbitMQ queue as a source (AMQP 0-9-1, amqplib). Messages are applied one after another in
+ * delivery order, at most `prefetch` delivered ahead; each is acknowledged after its report
+ * committed (or its dead letter was confirmed by the broker on the dead-letter queue). When
+ * applying fails (the store is down) or the connection drops, the connection is closed and made
+ * again with backoff: the broker delivers every unacknowledged message again, and a message
+ * applied before the drop is then a duplicate (its id is in the job's receipts).
+ */
+import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
+import type { AmqpSourceConfig } from './source-config.js';
+import type { IngestSource, MessageHandler, SourceState, SourceStatus } from './ingest-source.js';
+import { reconnectDelayMs, sleep } from './reconnect-delay.js';
+import type { SourceTally } from './source-tally.js';
+
+/** How often the queue's depth is read for `lag`. */
+const LAG_INTERVAL_MS = 1000;
+/** A connection attempt that takes longer than this has failed. */
+const CONNECT_TIMEOUT_MS = 10_000;
+/** AMQP heartbeat, seconds: a silent network cut is noticed within about twice this. */
+const HEARTBEAT_SECONDS = 10;
+
+/** Consumes one RabbitMQ queue. */
+export class AmqpSource implements IngestSource {
+  readonly name: string;
+  private state: SourceState = 'stopped';
+  private lag: number | undefined;
+  private lastError: string | undefined;
+  private readonly abort = new AbortController();
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly config: AmqpSourceConfig,
+    private readonly handle: MessageHandler,
+    private readonly tally: SourceTally,
+  ) {
+    this.name = config.name;
+  }
+
+  start(): void {
+    this.state = 'connecting';
+    this.running ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.running;
+    this.state = 'stopped';
+  }
+
+  status(): SourceStatus {
+    return { name: this.name, kind: 'amqp', state: this.state, lag: this.lag, ...this.tally.counts, ...(this.state === 'consuming' ? {} : { lastError: this.lastError }) };
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.abort.signal;
+    let attempt = 0;
+    while (!signal.aborted) {
+      try {
+        await this.consume(() => (attempt = 0));
+      } catch (error) {
+        this.lastError = (error as Error).message;
+      }
+      if (signal.aborted) break;
+      this.state = 'reconnecting';
+      await sleep(reconnectDelayMs(attempt++), signal);
+    }
+  }
+
+  /** One connection's life: resolves when it closed (dropped, failed, or the source stopped). */
+  private async consume(onUp: () => void): Promise<void> {
+    const { url, queue, deadLetterQueue, prefetch } = this.config;
+    const connection: ChannelModel = await amqp.connect(withHeartbeat(url), { timeout: CONNECT_TIMEOUT_MS });
+    const closed = new Promise<void>((resolve) => connection.once('close', () => resolve()));
+    // Without a listener an 'error' event would crash the process; the close that follows reconnects.
+    connection.on('error', (error: Error) => (this.lastError = error.message));
+    const close = (): void => void connection.close().catch(() => {});
+    let lagTimer: NodeJS.Timeout | undefined;
+    try {
+      const channel = await connection.createConfirmChannel();
+      channel.on('error', (error: Error) => (this.lastError = error.message));
+      // A channel the broker closed (a failed declare, a deleted queue) takes the connection with it: the next one starts afresh.
+      channel.once('close', close);
+      await channel.assertQueue(queue, { durable: true });
+      await channel.assertQueue(deadLetterQueue, { durable: true });
+      await channel.prefetch(prefetch);
+      let chain = Promise.resolve();
+      // Once one message could not be applied, the rest of this connection's deliveries wait for the next one.
+      let broken = false;
+      const { consumerTag } = await channel.consume(
+        queue,
+        (delivery) => {
+          if (delivery === null) return close(); // the queue was deleted: consume it again once it is back
+          chain = chain.then(async () => {
+            if (broken) return;
+            if (!(await this.deliver(channel, delivery))) {
+              broken = true;
+              close();
+            }
+          });
+        },
+        { noAck: false },
+      );
+      this.state = 'consuming';
+      this.lastError = undefined;
+      onUp();
+      const readLag = (): void => void channel.checkQueue(queue).then((info) => (this.lag = info.messageCount), () => {});
+      readLag();
+      lagTimer = setInterval(readLag, LAG_INTERVAL_MS);
+      const stopped = new Promise<void>((resolve) => {
+        if (this.abort.signal.aborted) resolve();
+        this.abort.signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      await Promise.race([closed, stopped]);
+      if (this.abort.signal.aborted) {
+        // Stop taking deliveries, let the one being applied finish and be acknowledged, then leave.
+        await channel.cancel(consumerTag).catch(() => {});
+        await chain;
+      }
+    } finally {
+      clearInterval(lagTimer);
+      close();
+      await closed;
+    }
+  }
+
+  /** Applies one delivery and acknowledges it; false when it could not (left for redelivery). */
+  private async deliver(channel: ConfirmChannel, delivery: ConsumeMessage): Promise<boolean> {
+    try {
+      const result = await this.handle(delivery.content);
+      if (result.kind === 'dead-letter') await this.deadLetter(channel, delivery, result.reason, result.detail);
+      channel.ack(delivery);
+      this.tally.record(result);
+      return true;
+    } catch (error) {
+      this.lastError = (error as Error).message;
+      return false;
+    }
+  }
+
+  /** Publishes `delivery` on the dead-letter queue with its reason, and waits for the broker's confirm. */
+  private async deadLetter(channel: ConfirmChannel, delivery: ConsumeMessage, reason: string, detail: string): Promise<void> {
+    const headers = { 'x-jobwait-reason': reason, 'x-jobwait-detail': detail.slice(0, 1000), 'x-jobwait-source': this.name, 'x-jobwait-queue': this.config.queue };
+    (channel as Channel).sendToQueue(this.config.deadLetterQueue, delivery.content, {
+      persistent: true,
+      headers,
+      ...(delivery.properties.messageId === undefined ? {} : { messageId: delivery.properties.messageId as string }),
+      ...(delivery.properties.contentType === undefined ? {} : { contentType: delivery.properties.contentType as string }),
+    });
+    await channel.waitForConfirms();
+  }
+}
+
+/** `url` with an AMQP heartbeat unless it names one (amqplib takes it from the URL's query). */
+function withHeartbeat(url: string): string {
+  const parsed = new URL(url);
+  if (!parsed.searchParams.has('heartbeat')) parsed.searchParams.set('heartbeat', String(HEARTBEAT_SECONDS));
+  return parsed.toString();
+}
