@@ -1,7 +1,8 @@
 -- KEYS: 1 job, 2 tenant index, 3 tenant changes, 4 due, 5 expiring, 6 idempotency key ('' for none),
 --       7 the tenant's status set of the job's state
 -- ARGV: 1 id, 2 ref, 3 change score, 4 due score ('' unless pending), 5 expire-at ms ('' unless final),
---       6 fingerprint, 7 idempotency ttl ms, 8 job key prefix, 9.. field/value pairs
+--       6 fingerprint, 7 idempotency ttl ms, 8 job key prefix, 9 n: how many tag index keys follow,
+--       10..9+n the tag index keys (sorted sets of ids), then field/value pairs
 if KEYS[6] ~= '' then
   local prior = redis.call('HMGET', KEYS[6], 'fingerprint', 'job')
   if prior[1] then
@@ -19,7 +20,9 @@ if KEYS[6] ~= '' then
   redis.call('HSET', KEYS[6], 'fingerprint', ARGV[6], 'job', ARGV[1])
   redis.call('PEXPIRE', KEYS[6], ARGV[7])
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 9))
+local tags = tonumber(ARGV[9])
+redis.call('HSET', KEYS[1], unpack(ARGV, 10 + tags))
+for i = 10, 9 + tags do redis.call('ZADD', ARGV[i], 0, ARGV[1]) end
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
 redis.call('SADD', KEYS[7], ARGV[1])

@@ -39,7 +39,9 @@ import { countErrors } from './metrics/count-errors.js';
 import { ServerMetrics } from './metrics/metrics.js';
 import { metricsRoutes } from './routes/metrics-routes.js';
 import { dashboardRoutes } from './routes/dashboard-routes.js';
+import { batchRoutes } from './routes/batch-routes.js';
 import { eventRoutes } from './routes/event-routes.js';
+import { setWaitRoutes } from './routes/set-wait-routes.js';
 import { jobCountRoutes } from './routes/job-count-routes.js';
 import { jobRoutes } from './routes/job-routes.js';
 import { reportRoutes } from './routes/report-routes.js';
@@ -235,6 +237,8 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
     await api.register(jobRoutes, { ...limits, reportTokens, refuseCallbackUrl: (url: string) => notify.refuseCallbackUrl(url), waits: metrics, held });
     await api.register(jobCountRoutes, { service });
     await api.register(eventRoutes, { service, hub, retryMs: SSE_RETRY_MS, waits: metrics, held });
+    await api.register(batchRoutes, { ...limits, batchBodyLimit: opts.batchBodyLimit, reportTokens, refuseCallbackUrl: (url: string) => notify.refuseCallbackUrl(url) });
+    await api.register(setWaitRoutes, { ...limits, hub, retryMs: SSE_RETRY_MS, waits: metrics, held });
     await api.register(notifyRoutes, { service, deliveries: notify.deliveries, secrets: notify.secrets });
     await api.register(readTokenRoutes, { service, tokens: readTokens, defaultTtlSeconds: opts.readTokenTtlSeconds, maxTtlSeconds: opts.readTokenMaxTtlSeconds });
   });

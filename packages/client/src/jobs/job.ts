@@ -43,6 +43,10 @@ export interface Job {
   /** Reported jobs: a job not finished this long after creation fails as expired. */
   timeoutSeconds?: number;
   metadata?: Record<string, unknown>;
+  /** Labels given at creation (with its batch's), to list, count and wait on jobs together. */
+  tags?: string[];
+  /** The batch (`createJobs`) that created the job. */
+  batchId?: string;
   callbackUrl?: string;
   notifyEmail?: string;
 }
@@ -65,6 +69,8 @@ export interface CreateJobInput {
   notifyEmail?: string;
   /** Free-form JSON kept with the job. */
   metadata?: Record<string, unknown>;
+  /** Up to 10 short labels (1-64 of `A-Z a-z 0-9 _ . : -`), to list, count and wait on jobs together. */
+  tags?: string[];
 }
 
 /** What `createJob` answers: the job, and for a reported job the token its worker reports with. */

@@ -126,6 +126,15 @@ export const SERVER_SCHEMA = Object.freeze({
   maxWaitSeconds: integer({ flag: 'max-wait', env: 'JOBWAIT_MAX_WAIT', arg: 's', min: 1, max: 3600, default: 60, description: 'longest long-poll hold, in seconds (Prefer: wait=N is capped to it)' }),
   heartbeatMs: number({ flag: 'heartbeat-ms', env: 'JOBWAIT_HEARTBEAT_MS', arg: 'ms', above: 0, default: 15_000, description: 'interval of SSE heartbeats, in ms' }),
   bodyLimit: integer({ flag: 'body-limit', env: 'JOBWAIT_BODY_LIMIT', arg: 'bytes', min: 1, max: 100 * 1024 * 1024, default: 65_536, description: 'largest request body, in bytes' }),
+  batchBodyLimit: integer({
+    flag: 'batch-body-limit',
+    env: 'JOBWAIT_BATCH_BODY_LIMIT',
+    arg: 'bytes',
+    min: 1,
+    max: 100 * 1024 * 1024,
+    default: 4 * 1024 * 1024,
+    description: 'largest body of POST /v1/batches, in bytes: 1,000 jobs of up to 4 KiB each by default',
+  }),
   rateLimit: number({ flag: 'rate-limit', env: 'JOBWAIT_RATE_LIMIT', arg: 'n', min: 0, default: 100, description: 'requests per second per key (per IP when open); 0 turns limits off; keys may carry their own' }),
   rateBurst: number({ flag: 'rate-burst', env: 'JOBWAIT_RATE_BURST', arg: 'n', min: 1, defaultText: '2 x rate-limit', description: 'burst size of that limit' }),
   apiKeys: list({

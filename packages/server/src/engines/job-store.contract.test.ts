@@ -271,5 +271,57 @@ for (const harness of harnesses) {
     it('answers ping while usable', async () => {
       await store.ping();
     });
+
+    it('creates a batch and its tagged jobs all or none, replays it by Idempotency-Key, and finds them by tag and batch', async () => {
+      const batch = { id: 'bat_01JDQ3M8Z4X5Y6V7W8T9S0R1Q2', tenant: 'tenant-a', createdAt: T0, total: 3, tags: ['cat'] };
+      const jobs = [0, 1, 2].map((i) => makeJob({ dueIn: 1000 * (i + 1), extra: { tags: i === 1 ? ['cat', 'fr'] : ['cat'], batchId: batch.id } }));
+      const claim = { key: 'k1', fingerprint: 'f1' };
+      const created = await store.createBatch(batch, jobs, claim);
+      assert.equal(created.kind, 'created');
+      same(await store.getBatch('tenant-a', batch.id), batch);
+      assert.equal(await store.getBatch('tenant-b', batch.id), undefined);
+      same(await store.members('tenant-a', { batch: batch.id }, 10), jobs);
+      same(await store.members('tenant-a', { tag: 'cat' }, 10), jobs);
+      same(await store.members('tenant-a', { tag: 'fr' }, 10), [jobs[1]]);
+      same(await store.members('tenant-b', { tag: 'cat' }, 10), []);
+      same((await store.list('tenant-a', { tag: 'fr', limit: 10 }, T0)).map((j) => j.id), [jobs[1]!.id]);
+      same((await store.list('tenant-a', { batch: batch.id, limit: 10 }, T0)).map((j) => j.id), jobs.map((j) => j.id).reverse());
+      same((await store.list('tenant-a', { batch: batch.id, tag: 'fr', limit: 10 }, T0)).map((j) => j.id), [jobs[1]!.id]);
+      // A repeat of the key: the first batch, whatever the new one would have been.
+      const again = await store.createBatch({ ...batch, id: 'bat_01JDQ3M8Z4X5Y6V7W8T9S0R1Q3' }, [makeJob()], claim);
+      assert.equal(again.kind, 'replayed');
+      same(again.kind === 'replayed' && again.batch, batch);
+      same(again.kind === 'replayed' && again.jobs.map((j) => j.id), jobs.map((j) => j.id));
+      same(await store.createBatch({ ...batch, id: 'bat_01JDQ3M8Z4X5Y6V7W8T9S0R1Q4' }, [makeJob()], { key: 'k1', fingerprint: 'other' }), { kind: 'mismatch' });
+      // All or none: a batch with a job whose id exists creates none of its jobs.
+      const fresh = makeJob();
+      await assert.rejects(store.createBatch({ ...batch, id: 'bat_01JDQ3M8Z4X5Y6V7W8T9S0R1Q5' }, [fresh, jobs[0]!]));
+      assert.equal(await store.get('tenant-a', fresh.id), undefined);
+      assert.equal(await store.getBatch('tenant-a', 'bat_01JDQ3M8Z4X5Y6V7W8T9S0R1Q5'), undefined);
+    });
+
+    it('reads many jobs by id, only the tenant\'s', async () => {
+      const mine = makeJob();
+      const theirs = makeJob({ tenant: 'tenant-b' });
+      await store.create(mine);
+      await store.create(theirs);
+      same(await store.getMany('tenant-a', [mine.id, theirs.id, 'job_00000000000000000000000000']), [mine]);
+      same(await store.getMany('tenant-b', [mine.id, theirs.id]), [theirs]);
+      same(await store.getMany('tenant-a', []), []);
+    });
+
+    it('keeps a tagged job of a single create in its tag', async () => {
+      const job = makeJob({ extra: { tags: ['solo'] } });
+      await store.create(job);
+      same(await store.members('tenant-a', { tag: 'solo' }, 10), [job]);
+    });
+
+    it('keeps a watch until it expires, for its tenant only', async () => {
+      const watch = { id: 'wch_01JDQ3M8Z4X5Y6V7W8T9S0R1Q2', tenant: 'tenant-a', selector: { ids: ['job_01JDQ3M8Z4X5Y6V7W8T9S0R1Q2'] }, createdAt: T0, expiresAt: T0 + 60_000 };
+      await store.saveWatch(watch);
+      same(await store.getWatch('tenant-a', watch.id, T0 + 1), watch);
+      assert.equal(await store.getWatch('tenant-b', watch.id, T0 + 1), undefined);
+      assert.equal(await store.getWatch('tenant-a', watch.id, T0 + 60_000), undefined);
+    });
   });
 }

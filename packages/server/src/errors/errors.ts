@@ -12,6 +12,8 @@ export type ServerErrorCode =
   | 'JOBWAIT_ERR_BODY_TOO_LARGE'
   | 'JOBWAIT_ERR_UNSUPPORTED_MEDIA_TYPE'
   | 'JOBWAIT_ERR_JOB_NOT_FOUND'
+  | 'JOBWAIT_ERR_BATCH_NOT_FOUND'
+  | 'JOBWAIT_ERR_WATCH_NOT_FOUND'
   | 'JOBWAIT_ERR_ROUTE_NOT_FOUND'
   | 'JOBWAIT_ERR_METHOD_NOT_ALLOWED'
   | 'JOBWAIT_ERR_JOB_FINISHED'
@@ -40,6 +42,8 @@ export const STATUS_BY_CODE: Readonly<Record<ServerErrorCode, number>> = Object.
   JOBWAIT_ERR_BODY_TOO_LARGE: 413,
   JOBWAIT_ERR_UNSUPPORTED_MEDIA_TYPE: 415,
   JOBWAIT_ERR_JOB_NOT_FOUND: 404,
+  JOBWAIT_ERR_BATCH_NOT_FOUND: 404,
+  JOBWAIT_ERR_WATCH_NOT_FOUND: 404,
   JOBWAIT_ERR_ROUTE_NOT_FOUND: 404,
   JOBWAIT_ERR_METHOD_NOT_ALLOWED: 405,
   JOBWAIT_ERR_JOB_FINISHED: 409,
@@ -87,6 +91,30 @@ export class JobNotFoundError extends ServerError {
   constructor(id: string) {
     super('JOBWAIT_ERR_JOB_NOT_FOUND', `no job with id ${JSON.stringify(id)}`);
     this.name = 'JobNotFoundError';
+  }
+}
+
+/** No batch with this id for this key (another key's batch too). */
+export class BatchNotFoundError extends ServerError {
+  constructor(id: string) {
+    super('JOBWAIT_ERR_BATCH_NOT_FOUND', `no batch with id ${JSON.stringify(id)}`);
+    this.name = 'BatchNotFoundError';
+  }
+}
+
+/** No watch with this id for this key, or it expired. */
+export class WatchNotFoundError extends ServerError {
+  constructor(id: string) {
+    super('JOBWAIT_ERR_WATCH_NOT_FOUND', `no watch with id ${JSON.stringify(id)} (watches expire; make another with POST /v1/watches)`);
+    this.name = 'WatchNotFoundError';
+  }
+}
+
+/** Items of a batch that fit the schema but ask for something invalid, each named by its index: the batch creates nothing. */
+export class BatchItemsError extends ServerError {
+  constructor(errors: readonly { index: number; message: string }[]) {
+    super('JOBWAIT_ERR_VALIDATION', `${errors.length} of the batch's jobs are invalid (the first: jobs[${errors[0]!.index}] ${errors[0]!.message}); nothing was created`, { errors });
+    this.name = 'BatchItemsError';
   }
 }
 

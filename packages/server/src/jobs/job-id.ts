@@ -14,6 +14,9 @@ export class JobIdFactory {
   private lastTime = -1;
   private lastRandom = new Uint8Array(10);
 
+  /** `prefix` names the kind of thing (`job_`, a batch's `bat_`, a watch's `wch_`). */
+  constructor(private readonly prefix = 'job_') {}
+
   /** A new id, greater than every id this factory made before. */
   next(now: number = Date.now()): string {
     if (now <= this.lastTime) {
@@ -24,9 +27,14 @@ export class JobIdFactory {
       // Keep headroom so increments within one millisecond never overflow.
       this.lastRandom[0]! &= 0x7f;
     }
-    return `job_${encodeTime(this.lastTime)}${encodeRandom(this.lastRandom)}`;
+    return `${this.prefix}${encodeTime(this.lastTime)}${encodeRandom(this.lastRandom)}`;
   }
 }
+
+/** Shape of a batch id (`bat_` + a ULID). */
+export const BATCH_ID_PATTERN = /^bat_[0-9A-HJKMNP-TV-Z]{26}$/;
+/** Shape of a watch id (`wch_` + a ULID). */
+export const WATCH_ID_PATTERN = /^wch_[0-9A-HJKMNP-TV-Z]{26}$/;
 
 /** True when `id` has the shape of a job id. */
 export function isJobId(id: string): boolean {

@@ -24,6 +24,10 @@ export interface JobRecord extends JobLifecycle {
   metadata?: Record<string, unknown> | undefined;
   callbackUrl?: string | undefined;
   notifyEmail?: string | undefined;
+  /** Short labels given at creation, to list, count and wait on jobs together (routes/schemas.ts `TagsSchema`). */
+  tags?: readonly string[] | undefined;
+  /** The batch (`POST /v1/batches`) that created the job. */
+  batchId?: string | undefined;
   /** Extra webhook events asked for at creation (`job.progress`); final events always go out. */
   webhookEvents?: readonly 'job.progress'[] | undefined;
   /** The store's revision of the record, for compare-and-set writes (not shown; a heartbeat moves it too). */
@@ -88,6 +92,8 @@ export function jobView(record: JobRecord, now: number): JobView {
   if (record.heartbeatTimeoutMs !== undefined) view.heartbeatTimeoutSeconds = record.heartbeatTimeoutMs / 1000;
   if (record.expiresAt !== undefined) view.timeoutSeconds = (record.expiresAt - record.createdAt) / 1000;
   if (record.metadata !== undefined) view.metadata = record.metadata;
+  if (record.tags !== undefined) view.tags = [...record.tags];
+  if (record.batchId !== undefined) view.batchId = record.batchId;
   if (record.callbackUrl !== undefined) view.callbackUrl = record.callbackUrl;
   if (record.notifyEmail !== undefined) view.notifyEmail = record.notifyEmail;
   return view;

@@ -4,12 +4,13 @@
  */
 import { createHash } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import { IdempotencyMismatchError, JobFinishedError, JobNotFoundError } from '../errors/errors.js';
+import { BatchNotFoundError, IdempotencyMismatchError, JobFinishedError, JobNotFoundError, WatchNotFoundError } from '../errors/errors.js';
 import type { ChangeFeed, ChangeListener, Unsubscribe } from '../feed/change-feed.js';
-import type { JobCounts, JobStore } from '../store/job-store.js';
+import type { BatchRecord, JobCounts, JobGroup, JobSelector, JobStore, WatchRecord } from '../store/job-store.js';
 import { DueScheduler } from './due-scheduler.js';
 import { FinalOutbox, type FinalOutboxOptions } from './final-outbox.js';
-import { JobIdFactory, isJobId } from './job-id.js';
+import { BATCH_ID_PATTERN, JobIdFactory, WATCH_ID_PATTERN, isJobId } from './job-id.js';
+import { MAX_GROUP_JOBS } from './job-set.js';
 import { effectiveState, isFinal, type JobRecord, type JobStatus } from './job-record.js';
 import { OutcomePicker, type Outcome } from './outcome.js';
 import { applyReport, deadlineAt, type Report } from './transition.js';
@@ -30,6 +31,8 @@ export interface NewJob {
   callbackUrl?: string | undefined;
   notifyEmail?: string | undefined;
   metadata?: Record<string, unknown> | undefined;
+  /** Labels to list, count and wait on jobs together. */
+  tags?: string[] | undefined;
 }
 
 /** Result of {@link JobService.create}. */
@@ -37,6 +40,16 @@ export interface Created {
   job: JobRecord;
   replayed: boolean;
 }
+
+/** Result of {@link JobService.createBatch}. */
+export interface CreatedBatch {
+  batch: BatchRecord;
+  jobs: JobRecord[];
+  replayed: boolean;
+}
+
+/** How long a watch lasts (its jobs are not affected). */
+const WATCH_TTL_MS = 24 * 3600 * 1000;
 
 /** What a worker's report did, for the route to answer (see jobs/transition.ts `ReportOutcome`). */
 export type ReportResult = { kind: 'applied' | 'unchanged' | 'stale' | 'duplicate' | 'finished' | 'canceled' | 'simulated'; job: JobRecord } | { kind: 'missing' };
@@ -76,6 +89,8 @@ export class JobService {
   /** Makes sure every final job's work is done at least once (see jobs/final-outbox.ts). */
   readonly outbox: FinalOutbox;
   private readonly ids = new JobIdFactory();
+  private readonly batchIds = new JobIdFactory('bat_');
+  private readonly watchIds = new JobIdFactory('wch_');
   private readonly outcomes: OutcomePicker;
   /** Held waits, answered at once on close so a shutdown drops no request. */
   private readonly waits = new Set<() => void>();
@@ -167,6 +182,46 @@ export class JobService {
 
   private async createClaimed(tenant: string, input: NewJob, claim: { key: string; fingerprint: string } | undefined): Promise<Created> {
     const now = this.now();
+    const job = this.newRecord(tenant, input, now);
+    const result = await this.store.create(job, claim);
+    if (result.kind === 'mismatch') throw new IdempotencyMismatchError();
+    if (result.kind === 'replayed') return { job: result.job, replayed: true };
+    await this.created(result.job);
+    return { job: result.job, replayed: false };
+  }
+
+  /**
+   * Creates up to a thousand jobs in one transaction, all or none, as one batch whose `tags` every
+   * job also carries. With an Idempotency-Key, a repeat with the same body replays the first batch.
+   */
+  async createBatch(tenant: string, inputs: readonly NewJob[], options: { tags?: string[] | undefined }, idempotencyKey?: string): Promise<CreatedBatch> {
+    const now = this.now();
+    const batch: BatchRecord = { id: this.batchIds.next(now), tenant, createdAt: now, total: inputs.length };
+    if (options.tags !== undefined && options.tags.length > 0) batch.tags = [...options.tags];
+    const jobs = inputs.map((input) => {
+      const tags = mergeTags(options.tags, input.tags);
+      const job = this.newRecord(tenant, { ...input, tags }, now);
+      job.batchId = batch.id;
+      return job;
+    });
+    const claim = idempotencyKey === undefined ? undefined : { key: idempotencyKey, fingerprint: fingerprint({ jobs: inputs, tags: options.tags }) };
+    const result = await this.store.createBatch(batch, jobs, claim);
+    if (result.kind === 'mismatch') throw new IdempotencyMismatchError();
+    if (result.kind === 'replayed') return { batch: result.batch, jobs: result.jobs, replayed: true };
+    await Promise.all(result.jobs.map((job) => this.created(job)));
+    return { batch: result.batch, jobs: result.jobs, replayed: false };
+  }
+
+  /** After a create: the scheduler learns its deadline, the listeners and the feed learn of the job. */
+  private async created(job: JobRecord): Promise<void> {
+    const deadline = deadlineAt(job);
+    if (deadline !== undefined) this.scheduler.jobScheduled(deadline);
+    for (const listener of this.createdListeners) listener(job);
+    await this.feed.publish({ tenant: job.tenant, job });
+  }
+
+  /** A new pending record of `input` (validated by the route). */
+  private newRecord(tenant: string, input: NewJob, now: number): JobRecord {
     const job: JobRecord = { id: this.ids.next(now), tenant, state: 'pending', createdAt: now, updatedAt: now, version: 1 };
     if (input.duration !== undefined) {
       job.outcome = this.outcomes.pick(input.outcome);
@@ -180,14 +235,47 @@ export class JobService {
     if (input.metadata !== undefined) job.metadata = input.metadata;
     if (input.callbackUrl !== undefined) job.callbackUrl = input.callbackUrl;
     if (input.notifyEmail !== undefined) job.notifyEmail = input.notifyEmail;
-    const result = await this.store.create(job, claim);
-    if (result.kind === 'mismatch') throw new IdempotencyMismatchError();
-    if (result.kind === 'replayed') return { job: result.job, replayed: true };
-    const deadline = deadlineAt(job);
-    if (deadline !== undefined) this.scheduler.jobScheduled(deadline);
-    for (const listener of this.createdListeners) listener(result.job);
-    await this.feed.publish({ tenant, job: result.job });
-    return { job: result.job, replayed: false };
+    if (input.tags !== undefined && input.tags.length > 0) job.tags = [...input.tags];
+    return job;
+  }
+
+  /** The tenant's batch, or `BatchNotFoundError`. */
+  async getBatch(tenant: string, id: string): Promise<BatchRecord> {
+    const batch = BATCH_ID_PATTERN.test(id) ? await this.store.getBatch(tenant, id) : undefined;
+    if (!batch) throw new BatchNotFoundError(id);
+    return batch;
+  }
+
+  /** The tenant's jobs among `ids`, in the order given; another tenant's, unknown and malformed ids are simply absent. */
+  async getMany(tenant: string, ids: readonly string[]): Promise<JobRecord[]> {
+    const found = await this.store.getMany(tenant, [...new Set(ids.filter(isJobId))]);
+    const byId = new Map(found.map((job) => [job.id, job]));
+    return [...new Set(ids)].flatMap((id) => byId.get(id) ?? []);
+  }
+
+  /** The tenant's jobs of a tag or batch, oldest first (at most {@link MAX_GROUP_JOBS}). */
+  members(tenant: string, group: JobGroup): Promise<JobRecord[]> {
+    return this.store.members(tenant, group, MAX_GROUP_JOBS);
+  }
+
+  /** The tenant's jobs a selector names, as they are now. */
+  select(tenant: string, selector: JobSelector): Promise<JobRecord[]> {
+    return 'ids' in selector ? this.getMany(tenant, selector.ids) : this.members(tenant, selector);
+  }
+
+  /** Makes a watch of `selector` (ids the tenant does not own stay in it, and never show: as everywhere, they are not there). */
+  async createWatch(tenant: string, selector: JobSelector): Promise<WatchRecord> {
+    const now = this.now();
+    const watch: WatchRecord = { id: this.watchIds.next(now), tenant, selector, createdAt: now, expiresAt: now + WATCH_TTL_MS };
+    await this.store.saveWatch(watch);
+    return watch;
+  }
+
+  /** The tenant's watch, or `WatchNotFoundError`. */
+  async getWatch(tenant: string, id: string): Promise<WatchRecord> {
+    const watch = WATCH_ID_PATTERN.test(id) ? await this.store.getWatch(tenant, id, this.now()) : undefined;
+    if (!watch) throw new WatchNotFoundError(id);
+    return watch;
   }
 
   /** Creates a job for the seed's `POST /start` and makes it the tenant's current timer. */
@@ -262,8 +350,11 @@ export class JobService {
   }
 
   /** Newest first, with a cursor for the next page. */
-  async list(tenant: string, query: { status?: JobStatus | undefined; cursor?: string | undefined; limit: number }): Promise<{ jobs: JobRecord[]; nextCursor?: string }> {
-    const jobs = await this.store.list(tenant, { status: query.status, before: query.cursor, limit: query.limit + 1 }, this.now());
+  async list(
+    tenant: string,
+    query: { status?: JobStatus | undefined; cursor?: string | undefined; limit: number; tag?: string | undefined; batch?: string | undefined },
+  ): Promise<{ jobs: JobRecord[]; nextCursor?: string }> {
+    const jobs = await this.store.list(tenant, { status: query.status, before: query.cursor, limit: query.limit + 1, tag: query.tag, batch: query.batch }, this.now());
     if (jobs.length <= query.limit) return { jobs };
     jobs.length = query.limit;
     return { jobs, nextCursor: jobs[jobs.length - 1]!.id };
@@ -387,8 +478,14 @@ export class JobService {
   }
 }
 
+/** A batch's tags and a job's own, once each. */
+function mergeTags(batchTags: readonly string[] | undefined, jobTags: readonly string[] | undefined): string[] | undefined {
+  if (!batchTags?.length) return jobTags?.length ? [...jobTags] : undefined;
+  return [...new Set([...batchTags, ...(jobTags ?? [])])];
+}
+
 /** Hash of a create body, canonical in key order, for Idempotency-Key comparisons. */
-export function fingerprint(input: NewJob): string {
+export function fingerprint(input: unknown): string {
   return createHash('sha256').update(canonicalJson(input)).digest('base64url');
 }
 

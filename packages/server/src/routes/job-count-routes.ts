@@ -5,7 +5,9 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { JobService } from '../jobs/job-service.js';
-import { JobCountsSchema } from './schemas.js';
+import { countSet } from '../jobs/job-set.js';
+import { CountsQuery } from './job-set-schemas.js';
+import { JobCountsSchema, ProblemSchema } from './schemas.js';
 import { tenantOf } from './tenant.js';
 
 /** Options of {@link jobCountRoutes}. */
@@ -16,18 +18,26 @@ export interface JobCountRoutesOptions {
 /** Registers `GET /v1/jobs/counts`. */
 export async function jobCountRoutes(app: FastifyInstance, options: JobCountRoutesOptions): Promise<void> {
   const { service } = options;
-  app.get(
+  app.get<{ Querystring: CountsQuery }>(
     '/v1/jobs/counts',
     {
       schema: {
-        summary: "Count this key's jobs by status (as reads show them: a job past its due time counts as its outcome)",
-        response: { 200: JobCountsSchema },
+        summary: "Count this key's jobs by status (as reads show them: a job past its due time counts as its outcome); with ?tag= or ?batch=, that set's, with its progress",
+        querystring: CountsQuery,
+        response: { 200: JobCountsSchema, 400: ProblemSchema },
       },
     },
     async (request, reply) => {
       const now = service.now();
-      const counts = await service.countByStatus(tenantOf(request), now);
       reply.header('cache-control', 'no-store');
+      const { tag, batch } = request.query;
+      if (tag !== undefined || batch !== undefined) {
+        // A set's counts are counted from its jobs (at most jobs/job-set.ts MAX_GROUP_JOBS), not kept.
+        const members = await service.members(tenantOf(request), batch !== undefined ? { batch } : { tag: tag! });
+        const { total, progress, ...counts } = countSet(tag !== undefined && batch !== undefined ? members.filter((job) => job.tags?.includes(tag)) : members, now);
+        return { counts, total, progress, at: new Date(now).toISOString() };
+      }
+      const counts = await service.countByStatus(tenantOf(request), now);
       return { counts, total: counts.pending + counts.completed + counts.error + counts.canceled, at: new Date(now).toISOString() };
     },
   );

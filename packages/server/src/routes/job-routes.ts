@@ -10,6 +10,7 @@ import { whileConnected } from '../http/while-connected.js';
 import { effectiveState, isFinal, jobEtag, jobView, type JobRecord } from '../jobs/job-record.js';
 import type { JobService, NewJob } from '../jobs/job-service.js';
 import { isReported } from '../jobs/transition.js';
+import { createJobProblem } from './create-job-checks.js';
 import type { ReportTokens } from '../auth/report-token.js';
 import type { WaitObserver } from '../metrics/metrics.js';
 import { CreatedJobSchema, CreateJobBody, GetJobQuery, IdempotencyHeaders, JobPageSchema, JobParams, ListJobsQuery, ProblemSchema } from './schemas.js';
@@ -31,11 +32,6 @@ export interface JobRoutesOptions {
   /** Long-polls held at once, per key and in total: past a limit a long-poll is refused (429/503). */
   held?: HeldConnections | undefined;
 }
-
-/** Largest `metadata`, serialized. */
-const MAX_METADATA_BYTES = 16 * 1024;
-/** Deepest `metadata` nesting: a body of 64 KiB can nest 30,000 levels, and JSON.stringify (size check, fingerprint, store) overflowed the stack on it: a 500. */
-const MAX_METADATA_DEPTH = 32;
 
 const problems = { 400: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 422: ProblemSchema };
 
@@ -67,24 +63,9 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
       },
     },
     async (request, reply) => {
+      const problem = await createJobProblem(request.body, options);
+      if (problem !== undefined) throw new BadRequestError(problem);
       const body = request.body;
-      if (body.duration !== undefined && body.duration > maxDurationSeconds) throw new BadRequestError(`duration must be at most ${maxDurationSeconds} seconds`);
-      if (body.duration === undefined && body.outcome !== undefined) throw new BadRequestError('outcome is only for simulated jobs (with duration): a worker decides how a reported job ends');
-      if (body.duration !== undefined) {
-        for (const name of ['heartbeatTimeoutSeconds', 'timeoutSeconds', 'webhookEvents'] as const) {
-          if (body[name] !== undefined) throw new BadRequestError(`${name} is only for reported jobs (created without duration)`);
-        }
-      }
-      if (body.metadata !== undefined && nestsDeeperThan(body.metadata, MAX_METADATA_DEPTH)) {
-        throw new BadRequestError(`metadata must nest at most ${MAX_METADATA_DEPTH} levels deep`);
-      }
-      if (body.metadata !== undefined && Buffer.byteLength(JSON.stringify(body.metadata)) > MAX_METADATA_BYTES) {
-        throw new BadRequestError(`metadata must serialize to at most ${MAX_METADATA_BYTES} bytes`);
-      }
-      if (body.callbackUrl !== undefined && options.refuseCallbackUrl) {
-        const reason = await options.refuseCallbackUrl(body.callbackUrl);
-        if (reason !== undefined) throw new BadRequestError(`callbackUrl ${reason}`);
-      }
       const { job, replayed } = await service.create(tenantOf(request), body as NewJob, request.headers['idempotency-key']);
       reply.header('location', `/v1/jobs/${job.id}`);
       if (replayed) reply.header('idempotent-replayed', 'true');
@@ -145,8 +126,8 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
     '/v1/jobs',
     { schema: { summary: "List this key's jobs, newest first", querystring: ListJobsQuery, response: { 200: JobPageSchema, ...problems } } },
     async (request, reply) => {
-      const { status, cursor, limit } = request.query;
-      const page = await service.list(tenantOf(request), { status, cursor, limit });
+      const { status, cursor, limit, tag, batch } = request.query;
+      const page = await service.list(tenantOf(request), { status, cursor, limit, tag, batch });
       const now = service.now();
       reply.header('cache-control', 'no-store');
       return { jobs: page.jobs.map((job) => jobView(job, now)), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
@@ -158,16 +139,4 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
     { schema: { summary: 'Cancel a pending job', params: JobParams, response: { 200: { $ref: 'Job#' }, ...problems } } },
     async (request, reply) => sendJob(reply, await service.cancel(tenantOf(request), request.params.id)),
   );
-}
-
-/** True when `value` has objects or arrays nested more than `limit` levels deep; iterative, so no depth overflows it. */
-function nestsDeeperThan(value: unknown, limit: number): boolean {
-  const pending: [unknown, number][] = [[value, 1]];
-  while (pending.length > 0) {
-    const [item, depth] = pending.pop()!;
-    if (item === null || typeof item !== 'object') continue;
-    if (depth > limit) return true;
-    for (const child of Object.values(item)) pending.push([child, depth + 1]);
-  }
-  return false;
 }

@@ -12,6 +12,20 @@ function Metadata(options: { maxProperties?: number } = {}) {
   return Type.Unsafe<Record<string, unknown>>(Type.Object({}, { additionalProperties: true, ...options }));
 }
 
+/** Most tags one job carries (Trigger.dev allows 10 per run). */
+export const MAX_TAGS = 10;
+
+/** One tag: a short label, safe in a URL path segment and a Redis key. */
+export const TagSchema = tagSchema('a short label');
+
+/** The schema of one tag, described as `description`. */
+export function tagSchema(description: string) {
+  return Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]*$', examples: ['catalogue-2026'], description });
+}
+
+/** A job's tags. */
+export const TagsSchema = Type.Array(TagSchema, { maxItems: MAX_TAGS, uniqueItems: true, description: `up to ${MAX_TAGS} short labels (1-64 of A-Z a-z 0-9 _ . : -) to list, count and wait on jobs together` });
+
 /** Status of a job as the API shows it. */
 export const JobStatusSchema = Type.Union([Type.Literal('pending'), Type.Literal('completed'), Type.Literal('error'), Type.Literal('canceled')]);
 
@@ -48,6 +62,8 @@ export const JobSchema = Type.Object(
     heartbeatTimeoutSeconds: Type.Optional(Type.Number({ description: 'reported jobs: a started job with no report for this long fails as JOBWAIT_ERR_JOB_STALLED' })),
     timeoutSeconds: Type.Optional(Type.Number({ description: 'reported jobs: a job not finished this long after its creation fails as JOBWAIT_ERR_JOB_EXPIRED' })),
     metadata: Type.Optional(Metadata()),
+    tags: Type.Optional(Type.Array(Type.String(), { description: 'labels given at creation (with its batch\'s)' })),
+    batchId: Type.Optional(Type.String({ description: 'the batch (POST /v1/batches) that created the job' })),
     callbackUrl: Type.Optional(Type.String()),
     notifyEmail: Type.Optional(Type.String()),
   },
@@ -71,6 +87,7 @@ export const CreateJobBody = Type.Object(
     callbackUrl: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, pattern: '^https?://' })),
     notifyEmail: Type.Optional(Type.String({ minLength: 3, maxLength: 254, pattern: '^[^@\\s]+@[^@\\s]+$' })),
     metadata: Type.Optional(Metadata({ maxProperties: 64 })),
+    tags: Type.Optional(TagsSchema),
   },
   { additionalProperties: false },
 );
@@ -111,6 +128,8 @@ export const ListJobsQuery = Type.Object(
     status: Type.Optional(JobStatusSchema),
     limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
     cursor: Type.Optional(Type.String({ pattern: '^job_[0-9A-HJKMNP-TV-Z]{26}$', description: 'nextCursor of the previous page' })),
+    tag: Type.Optional(tagSchema('only jobs with this tag')),
+    batch: Type.Optional(Type.String({ pattern: '^bat_[0-9A-HJKMNP-TV-Z]{26}$', description: 'only jobs of this batch' })),
   },
   { additionalProperties: false },
 );
@@ -133,6 +152,7 @@ export const JobCountsSchema = Type.Object(
       { additionalProperties: false, description: "the key's jobs by status, as reads show them at `at`" },
     ),
     total: Type.Integer({ minimum: 0, description: 'the sum of the counts' }),
+    progress: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'with ?tag= or ?batch=: the share of those jobs that have ended' })),
     at: Type.String({ format: 'date-time', description: 'when the server counted' }),
   },
   { additionalProperties: false },

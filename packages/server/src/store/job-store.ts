@@ -14,9 +14,43 @@ export interface IdempotencyClaim {
 /** What a create did. */
 export type CreateResult = { kind: 'created'; job: JobRecord } | { kind: 'replayed'; job: JobRecord } | { kind: 'mismatch' };
 
+/** A group of jobs named by what they share: a tag or a batch (a watch of given ids is looked up by id). */
+export type JobGroup = { tag: string } | { batch: string };
+
+/** Which jobs a set names: given ids, or a group. */
+export type JobSelector = { ids: readonly string[] } | JobGroup;
+
+/** A batch as stored: the jobs are found by their `batchId`. */
+export interface BatchRecord {
+  id: string;
+  tenant: string;
+  createdAt: number;
+  /** Jobs created with the batch. */
+  total: number;
+  /** Tags every job of the batch was given. */
+  tags?: readonly string[] | undefined;
+}
+
+/** A watch: a set of jobs made with a POST, so the stream over it is a plain GET (EventSource). */
+export interface WatchRecord {
+  id: string;
+  tenant: string;
+  selector: JobSelector;
+  createdAt: number;
+  /** After this the watch is gone (its jobs are not). */
+  expiresAt: number;
+}
+
+/** What a batch create did. */
+export type BatchCreateResult = { kind: 'created' | 'replayed'; batch: BatchRecord; jobs: JobRecord[] } | { kind: 'mismatch' };
+
 /** A page query of one tenant's jobs. */
 export interface ListQuery {
   status?: JobStatus | undefined;
+  /** Only jobs with this tag. */
+  tag?: string | undefined;
+  /** Only jobs of this batch. */
+  batch?: string | undefined;
   /** Only jobs with an id below this one (ids sort by creation time). */
   before?: string | undefined;
   limit: number;
@@ -40,6 +74,21 @@ export interface ReplaceOptions {
 export interface JobStore {
   /** Inserts `job`; with `idempotency`, atomically replays or refuses a repeated key instead. */
   create(job: JobRecord, idempotency?: IdempotencyClaim): Promise<CreateResult>;
+  /**
+   * Inserts a batch and all of its jobs in one transaction (one script on Redis): all or none. With
+   * `idempotency`, a repeated key replays the first batch (its jobs as they are now) or is refused.
+   */
+  createBatch(batch: BatchRecord, jobs: readonly JobRecord[], idempotency?: IdempotencyClaim): Promise<BatchCreateResult>;
+  /** The tenant's batch with this id. */
+  getBatch(tenant: string, id: string): Promise<BatchRecord | undefined>;
+  /** The tenant's jobs among `ids` (another tenant's and unknown ids are simply absent), in no set order. */
+  getMany(tenant: string, ids: readonly string[]): Promise<JobRecord[]>;
+  /** The tenant's jobs of a tag or batch, oldest first, at most `limit`. */
+  members(tenant: string, group: JobGroup, limit: number): Promise<JobRecord[]>;
+  /** Keeps a watch until its `expiresAt`. */
+  saveWatch(watch: WatchRecord): Promise<void>;
+  /** The tenant's watch with this id, while it lasts. */
+  getWatch(tenant: string, id: string, now: number): Promise<WatchRecord | undefined>;
   /** The tenant's job with this id. Records are snapshots: callers never change them (stores may share one between reads). */
   get(tenant: string, id: string): Promise<JobRecord | undefined>;
   /** The job with this id, whatever its tenant: for a worker's report, whose token names the job. */

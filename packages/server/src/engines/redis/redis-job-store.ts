@@ -11,7 +11,19 @@ import type { Redis } from 'ioredis';
 import type { JobRecord, JobStatus } from '../../jobs/job-record.js';
 import type { Outcome } from '../../jobs/outcome.js';
 import type { PruneCounts } from '../../jobs/retention-sweeper.js';
-import type { CancelResult, CreateResult, IdempotencyClaim, JobCounts, JobStore, ListQuery, ReplaceOptions } from '../../store/job-store.js';
+import type {
+  BatchCreateResult,
+  BatchRecord,
+  CancelResult,
+  CreateResult,
+  IdempotencyClaim,
+  JobCounts,
+  JobGroup,
+  JobStore,
+  ListQuery,
+  ReplaceOptions,
+  WatchRecord,
+} from '../../store/job-store.js';
 import { cancel as cancelJob, deadlineAt, settleDue as settleJob } from '../../jobs/transition.js';
 import type { RedisKeys } from './redis-keys.js';
 import type { RedisScripts } from './redis-scripts.js';
@@ -71,11 +83,85 @@ export class RedisJobStore implements JobStore {
     const [kind, flat] = await this.scripts.run<[string, Flat?]>(
       'create-job',
       [k.job(job.id), k.tenantJobs(job.tenant), k.tenantChanges(job.tenant), k.due, k.expiring, idempotency ? k.idempotency(job.tenant, idempotency.key) : '', k.tenantStatus(job.tenant, job.state)],
-      [job.id, k.ref(job.tenant, job.id), changeScore(job), deadline ?? '', expireAt, idempotency?.fingerprint ?? '', Math.round(idemTtlMs), k.job(''), ...toFields(job)],
+      [job.id, k.ref(job.tenant, job.id), changeScore(job), deadline ?? '', expireAt, idempotency?.fingerprint ?? '', Math.round(idemTtlMs), k.job(''), ...this.tagIndexes(job), ...toFields(job)],
     );
     if (kind === 'mismatch') return { kind: 'mismatch' };
     if (kind === 'replayed') return { kind: 'replayed', job: fromFlat(flat!) };
     return { kind: 'created', job: { ...job } };
+  }
+
+  /** `n` and the `n` tag index keys of `job`, as create-job and create-batch take them. */
+  private tagIndexes(job: JobRecord): string[] {
+    const tags = job.tags ?? [];
+    return [String(tags.length), ...tags.map((tag) => this.keys.tag(job.tenant, tag))];
+  }
+
+  async createBatch(batch: BatchRecord, jobs: readonly JobRecord[], idempotency?: IdempotencyClaim): Promise<BatchCreateResult> {
+    const k = this.keys;
+    const tenant = batch.tenant;
+    // The batch (and its key) lasts as long as its last job may: until its latest deadline, plus retention.
+    const lastDeadline = Math.max(batch.createdAt, ...jobs.map((job) => deadlineAt(job) ?? job.createdAt));
+    const ttlMs = lastDeadline - batch.createdAt + this.retentionMs;
+    const fields = ['id', batch.id, 'created_at', String(batch.createdAt), 'total', String(batch.total)];
+    if (batch.tags !== undefined) fields.push('tags', JSON.stringify(batch.tags));
+    const args: (string | number)[] = [k.job(''), k.batch(tenant, ''), batch.id, idempotency ? k.batchIdempotency(tenant, idempotency.key) : '', idempotency?.fingerprint ?? '', Math.round(ttlMs), fields.length, ...fields];
+    for (const job of jobs) {
+      const jobFields = toFields(job);
+      args.push(job.id, k.ref(tenant, job.id), changeScore(job), deadlineAt(job) ?? '', ...this.tagIndexes(job), jobFields.length, ...jobFields);
+    }
+    const [kind, firstId] = await this.scripts.run<[string, string?]>('create-batch', [k.tenantJobs(tenant), k.tenantChanges(tenant), k.due, k.tenantStatus(tenant, 'pending')], args);
+    if (kind === 'mismatch') return { kind: 'mismatch' };
+    if (kind === 'replayed') {
+      const first = await this.getBatch(tenant, firstId!);
+      if (!first) return { kind: 'mismatch' };
+      return { kind: 'replayed', batch: first, jobs: await this.members(tenant, { batch: first.id }, first.total) };
+    }
+    return { kind: 'created', batch, jobs: jobs.map((job) => ({ ...job })) };
+  }
+
+  async getBatch(tenant: string, id: string): Promise<BatchRecord | undefined> {
+    const hash = await this.redis.hgetall(this.keys.batch(tenant, id));
+    if (hash.id === undefined) return undefined;
+    const batch: BatchRecord = { id: hash.id, tenant, createdAt: Number(hash.created_at), total: Number(hash.total) };
+    if (hash.tags !== undefined) batch.tags = JSON.parse(hash.tags) as string[];
+    return batch;
+  }
+
+  async getMany(tenant: string, ids: readonly string[]): Promise<JobRecord[]> {
+    if (ids.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hgetall(this.keys.job(id));
+    const out: JobRecord[] = [];
+    for (const [error, hash] of (await pipeline.exec()) ?? []) {
+      if (error) throw error;
+      const fields = hash as Record<string, string>;
+      if (fields.tenant === tenant) out.push(fromHash(fields));
+    }
+    return out;
+  }
+
+  async members(tenant: string, group: JobGroup, limit: number): Promise<JobRecord[]> {
+    const index = 'tag' in group ? this.keys.tag(tenant, group.tag) : this.keys.batchJobs(tenant, group.batch);
+    const ids = await this.redis.zrange(index, 0, limit - 1);
+    const jobs = await this.getMany(tenant, ids);
+    // Jobs past retention: their hashes expired, their ids leave the index now.
+    if (jobs.length < ids.length) {
+      const present = new Set(jobs.map((job) => job.id));
+      const gone = ids.filter((id) => !present.has(id));
+      await this.redis.zrem(index, ...gone);
+    }
+    return jobs.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  async saveWatch(watch: WatchRecord): Promise<void> {
+    await this.redis.set(this.keys.watch(watch.tenant, watch.id), JSON.stringify({ selector: watch.selector, createdAt: watch.createdAt, expiresAt: watch.expiresAt }), 'PX', Math.max(1, watch.expiresAt - watch.createdAt));
+  }
+
+  async getWatch(tenant: string, id: string, now: number): Promise<WatchRecord | undefined> {
+    const text = await this.redis.get(this.keys.watch(tenant, id));
+    if (text === null) return undefined;
+    const stored = JSON.parse(text) as Omit<WatchRecord, 'id' | 'tenant'>;
+    return stored.expiresAt > now ? { id, tenant, ...stored } : undefined;
   }
 
   async get(tenant: string, id: string): Promise<JobRecord | undefined> {
@@ -90,12 +176,18 @@ export class RedisJobStore implements JobStore {
   }
 
   async list(tenant: string, query: ListQuery, now: number): Promise<JobRecord[]> {
-    const index = this.keys.tenantJobs(tenant);
+    // A tag or batch has an index of its own, which the same script pages through.
+    const index =
+      query.batch !== undefined ? this.keys.batchJobs(tenant, query.batch) : query.tag !== undefined ? this.keys.tag(tenant, query.tag) : this.keys.tenantJobs(tenant);
     const out: JobRecord[] = [];
     let start = query.before === undefined ? '+' : `(${query.before}`;
     while (out.length < query.limit) {
       const [last, exhausted, flats] = await this.scripts.run<[string, number, Flat[]]>('list-jobs', [index], [this.keys.job(''), start, query.limit - out.length, query.status ?? '', now, LIST_SCAN_BUDGET]);
-      for (const flat of flats) out.push(fromFlat(flat));
+      for (const flat of flats) {
+        const job = fromFlat(flat);
+        // Both filters at once: the batch's index, then the tag on each job.
+        if (query.batch === undefined || query.tag === undefined || job.tags?.includes(query.tag)) out.push(job);
+      }
       if (exhausted === 1 || last === '') break;
       start = `(${last}`;
     }
@@ -282,6 +374,8 @@ function toFields(job: JobRecord): string[] {
   if (job.metadata !== undefined) fields.push('metadata', JSON.stringify(job.metadata));
   if (job.callbackUrl !== undefined) fields.push('callback_url', job.callbackUrl);
   if (job.notifyEmail !== undefined) fields.push('notify_email', job.notifyEmail);
+  if (job.tags !== undefined) fields.push('tags', JSON.stringify(job.tags));
+  if (job.batchId !== undefined) fields.push('batch_id', job.batchId);
   return fields;
 }
 
@@ -310,5 +404,7 @@ function fromHash(hash: Record<string, string>): JobRecord {
   if (hash.metadata !== undefined) job.metadata = JSON.parse(hash.metadata) as Record<string, unknown>;
   if (hash.callback_url !== undefined) job.callbackUrl = hash.callback_url;
   if (hash.notify_email !== undefined) job.notifyEmail = hash.notify_email;
+  if (hash.tags !== undefined) job.tags = JSON.parse(hash.tags) as string[];
+  if (hash.batch_id !== undefined) job.batchId = hash.batch_id;
   return job;
 }

@@ -16,6 +16,12 @@
  * - `t:<t>:idem:<key>` — hash {fingerprint, job} of an Idempotency-Key; expires `retention` after its
  *   job's due time, and counts only while its job exists.
  * - `t:<t>:timer` — id of the tenant's seed-API current timer.
+ * - `t:<t>:tag:<tag>` — sorted set (scores 0) of the ids of the tenant's jobs with that tag; ids
+ *   of jobs past retention leave it when a read finds their hash gone.
+ * - `t:<t>:batch:<id>` — hash of a batch {id, created_at, total, tags}; `t:<t>:batch:<id>:jobs` — its
+ *   ids (sorted set, scores 0). Both expire `retention` after the latest deadline of its jobs.
+ * - `t:<t>:bidem:<key>` — hash {fingerprint, batch} of a batch's Idempotency-Key, as long as the batch.
+ * - `t:<t>:watch:<id>` — JSON of a watch's selector; expires with the watch.
  * - `due` — pending jobs by due time; member `<t>|<id>`.
  * - `expiring` — final jobs by expiry time; member `<t>|<id>`.
  * - `unnotified` — final jobs whose final-state work is not confirmed, by when they became final.
@@ -42,6 +48,12 @@ export interface RedisKeys {
   tenantCounted(tenant: string): string;
   idempotency(tenant: string, key: string): string;
   timer(tenant: string): string;
+  /** The tenant's ids with tag `tag`. */
+  tag(tenant: string, tag: string): string;
+  batch(tenant: string, id: string): string;
+  batchJobs(tenant: string, id: string): string;
+  batchIdempotency(tenant: string, key: string): string;
+  watch(tenant: string, id: string): string;
   /** `<t>|<id>`: a job's member in the due, expiring and unnotified sets. */
   ref(tenant: string, id: string): string;
   readonly due: string;
@@ -72,6 +84,11 @@ export function redisKeys(prefix: string): RedisKeys {
     tenantCounted: (tenant) => `${prefix}t:${tenantKey(tenant)}:counted`,
     idempotency: (tenant, key) => `${prefix}t:${tenantKey(tenant)}:idem:${key}`,
     timer: (tenant) => `${prefix}t:${tenantKey(tenant)}:timer`,
+    tag: (tenant, tag) => `${prefix}t:${tenantKey(tenant)}:tag:${tag}`,
+    batch: (tenant, id) => `${prefix}t:${tenantKey(tenant)}:batch:${id}`,
+    batchJobs: (tenant, id) => `${prefix}t:${tenantKey(tenant)}:batch:${id}:jobs`,
+    batchIdempotency: (tenant, key) => `${prefix}t:${tenantKey(tenant)}:bidem:${key}`,
+    watch: (tenant, id) => `${prefix}t:${tenantKey(tenant)}:watch:${id}`,
     ref: (tenant, id) => `${tenantKey(tenant)}|${id}`,
     due: `${prefix}due`,
     expiring: `${prefix}expiring`,

@@ -8,7 +8,19 @@
 import type Database from 'better-sqlite3';
 import type { JobRecord, JobStatus } from '../../jobs/job-record.js';
 import type { Outcome } from '../../jobs/outcome.js';
-import type { CancelResult, CreateResult, IdempotencyClaim, JobCounts, JobStore, ListQuery, ReplaceOptions } from '../../store/job-store.js';
+import type {
+  BatchCreateResult,
+  BatchRecord,
+  CancelResult,
+  CreateResult,
+  IdempotencyClaim,
+  JobCounts,
+  JobGroup,
+  JobStore,
+  ListQuery,
+  ReplaceOptions,
+  WatchRecord,
+} from '../../store/job-store.js';
 import { cancel as cancelJob, deadlineAt, settleDue as settleJob, withRestartGrace, type JobLifecycle } from '../../jobs/transition.js';
 import { RecordCache } from './record-cache.js';
 
@@ -30,6 +42,9 @@ interface Row {
   /** A reported job's worker-facing members ({@link Work}) as JSON; NULL on a timer. */
   work: string | null;
   rev: number;
+  /** JSON array of the job's tags (also one row each in `job_tags`, the index by tag). */
+  tags: string | null;
+  batch_id: string | null;
 }
 
 /** The members of a reported job kept in the `work` column: read and written whole, never filtered on. */
@@ -55,13 +70,15 @@ type RawRow = [
   string | null,
   string | null,
   number,
+  string | null,
+  string | null,
 ];
 
 /** The columns of {@link RawRow}, for the hot reads. */
-const COLUMNS = 'id, tenant, state, outcome, created_at, due_at, updated_at, duration, version, metadata, callback_url, notify_email, work, rev';
+const COLUMNS = 'id, tenant, state, outcome, created_at, due_at, updated_at, duration, version, metadata, callback_url, notify_email, work, rev, tags, batch_id';
 
 /** Version of the schema below, in `PRAGMA user_version`: 0 is release 0.1.0's file (timers only). */
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 /** A create waiting for the next group commit. */
 interface PendingCreate {
@@ -143,6 +160,47 @@ INSERT INTO job_counts (tenant, state, n) SELECT tenant, state, COUNT(*) FROM jo
 `;
 
 /**
+ * Schema 2: tags and batches (issue 18). A job's tags are a JSON column and one row each in
+ * `job_tags` (kept by triggers, so retention's deletes take them too); a batch is a row of its
+ * own and its jobs carry its id; a watch is a set of ids kept until it expires.
+ */
+const GROUPS_SCHEMA = `
+ALTER TABLE jobs ADD COLUMN tags TEXT;
+ALTER TABLE jobs ADD COLUMN batch_id TEXT;
+CREATE INDEX jobs_tenant_batch ON jobs (tenant, batch_id, id) WHERE batch_id IS NOT NULL;
+CREATE TABLE job_tags (
+  tenant TEXT NOT NULL,
+  tag TEXT NOT NULL,
+  job_id TEXT NOT NULL,
+  PRIMARY KEY (tenant, tag, job_id)
+) WITHOUT ROWID;
+CREATE TRIGGER job_tags_insert AFTER INSERT ON jobs WHEN NEW.tags IS NOT NULL BEGIN
+  INSERT OR IGNORE INTO job_tags (tenant, tag, job_id) SELECT NEW.tenant, value, NEW.id FROM json_each(NEW.tags);
+END;
+CREATE TRIGGER job_tags_delete AFTER DELETE ON jobs WHEN OLD.tags IS NOT NULL BEGIN
+  DELETE FROM job_tags WHERE tenant = OLD.tenant AND job_id = OLD.id AND tag IN (SELECT value FROM json_each(OLD.tags));
+END;
+CREATE TABLE batches (
+  id TEXT PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  total INTEGER NOT NULL,
+  tags TEXT
+) WITHOUT ROWID;
+CREATE TABLE watches (
+  id TEXT PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  selector TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX watches_expiry ON watches (expires_at);
+`;
+
+/** An Idempotency-Key of a batch, kept apart from the same key of a single create. */
+const BATCH_KEY_PREFIX = 'batch:';
+
+/**
  * Effective-status filters, the SQL form of jobs/transition.ts `effectiveJob`: a pending row past
  * its deadline already counts as settled — a timer as its outcome, a reported job as failed.
  */
@@ -160,8 +218,22 @@ export class SqliteJobStore implements JobStore {
   constructor(private readonly db: Database.Database) {
     migrate(this.db);
     this.stmt = {
-      insert: db.prepare(`INSERT INTO jobs (id, tenant, state, outcome, created_at, due_at, updated_at, duration, version, metadata, callback_url, notify_email, deadline_at, work, rev)
-        VALUES (@id, @tenant, @state, @outcome, @created_at, @due_at, @updated_at, @duration, @version, @metadata, @callback_url, @notify_email, @deadline_at, @work, @rev)`),
+      insert: db.prepare(`INSERT INTO jobs (id, tenant, state, outcome, created_at, due_at, updated_at, duration, version, metadata, callback_url, notify_email, deadline_at, work, rev, tags, batch_id)
+        VALUES (@id, @tenant, @state, @outcome, @created_at, @due_at, @updated_at, @duration, @version, @metadata, @callback_url, @notify_email, @deadline_at, @work, @rev, @tags, @batch_id)`),
+      insertBatch: db.prepare<[string, string, number, number, string | null]>('INSERT INTO batches (id, tenant, created_at, total, tags) VALUES (?, ?, ?, ?, ?)'),
+      getBatch: db.prepare<[string, string], { id: string; tenant: string; created_at: number; total: number; tags: string | null }>('SELECT * FROM batches WHERE id = ? AND tenant = ?'),
+      getMany: db.prepare<[string, string], RawRow>(`SELECT ${COLUMNS} FROM jobs WHERE tenant = ? AND id IN (SELECT value FROM json_each(?))`).raw(true),
+      byTag: db
+        .prepare<[string, string, number], RawRow>(
+          `SELECT ${COLUMNS.replace(/(\w+)/g, 'jobs.$1')} FROM job_tags JOIN jobs ON jobs.id = job_tags.job_id WHERE job_tags.tenant = ? AND job_tags.tag = ? ORDER BY job_tags.job_id LIMIT ?`,
+        )
+        .raw(true),
+      byBatch: db.prepare<[string, string, number], RawRow>(`SELECT ${COLUMNS} FROM jobs WHERE tenant = ? AND batch_id = ? ORDER BY id LIMIT ?`).raw(true),
+      saveWatch: db.prepare<[string, string, string, number, number]>('INSERT INTO watches (id, tenant, selector, created_at, expires_at) VALUES (?, ?, ?, ?, ?)'),
+      dropWatches: db.prepare<[number]>('DELETE FROM watches WHERE expires_at <= ?'),
+      getWatch: db.prepare<[string, string, number], { id: string; tenant: string; selector: string; created_at: number; expires_at: number }>(
+        'SELECT * FROM watches WHERE id = ? AND tenant = ? AND expires_at > ?',
+      ),
       // Compare-and-set on the revision: a record read before another write changed it is not written.
       replace: db.prepare<Row & { expected: number; unnotified: number | null }, { rev: number }>(`UPDATE jobs SET state = @state, due_at = @due_at, updated_at = @updated_at,
         version = @version, deadline_at = @deadline_at, work = @work, rev = @rev, unnotified_since = COALESCE(@unnotified, unnotified_since)
@@ -242,6 +314,20 @@ export class SqliteJobStore implements JobStore {
       }
       return graced;
     });
+    this.createBatchTx = db.transaction((batch: BatchRecord, rows: Row[], claim: IdempotencyClaim | undefined): BatchCreateResult => {
+      if (claim) {
+        const prior = this.stmt.idemGet.get(batch.tenant, BATCH_KEY_PREFIX + claim.key);
+        const first = prior && this.stmt.getBatch.get(prior.job_id, batch.tenant);
+        if (first) {
+          if (prior.fingerprint !== claim.fingerprint) return { kind: 'mismatch' };
+          return { kind: 'replayed', batch: batchFromRow(first), jobs: this.stmt.byBatch.all(batch.tenant, first.id, first.total).map(fromRaw) };
+        }
+        this.stmt.idemInsert.run(batch.tenant, BATCH_KEY_PREFIX + claim.key, claim.fingerprint, batch.id, batch.createdAt);
+      }
+      this.stmt.insertBatch.run(batch.id, batch.tenant, batch.createdAt, batch.total, batch.tags === undefined ? null : JSON.stringify(batch.tags));
+      for (const row of rows) this.stmt.insert.run(row);
+      return { kind: 'created', batch, jobs: rows.map(fromRow) };
+    });
     this.markNotifiedTx = db.transaction((ids: string[]): void => {
       for (const id of ids) this.stmt.markNotified.run(id);
     });
@@ -252,6 +338,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   private readonly createTx: (row: Row, claim: IdempotencyClaim | undefined) => CreateResult;
+  private readonly createBatchTx: (batch: BatchRecord, rows: Row[], claim: IdempotencyClaim | undefined) => BatchCreateResult;
   private readonly settleTx: (now: number, limit: number) => JobRecord[];
   private readonly cancelTx: (tenant: string, id: string, now: number) => CancelResult;
   private readonly graceTx: (upSince: number) => JobRecord[];
@@ -302,6 +389,40 @@ export class SqliteJobStore implements JobStore {
     for (const { row, resolve } of batch) resolve({ kind: 'created', job: this.cached(fromRow(row)) });
   }
 
+  async createBatch(batch: BatchRecord, jobs: readonly JobRecord[], idempotency?: IdempotencyClaim): Promise<BatchCreateResult> {
+    // Creates waiting for their group commit go first: a batch's transaction must not wait behind them.
+    this.commitCreates();
+    const result = this.createBatchTx(batch, jobs.map(toRow), idempotency);
+    if (result.kind !== 'mismatch') for (const job of result.jobs) this.cache.set(job);
+    return result;
+  }
+
+  async getBatch(tenant: string, id: string): Promise<BatchRecord | undefined> {
+    const row = this.stmt.getBatch.get(id, tenant);
+    return row && batchFromRow(row);
+  }
+
+  async getMany(tenant: string, ids: readonly string[]): Promise<JobRecord[]> {
+    if (ids.length === 0) return [];
+    return this.stmt.getMany.all(tenant, JSON.stringify(ids)).map(fromRaw);
+  }
+
+  async members(tenant: string, group: JobGroup, limit: number): Promise<JobRecord[]> {
+    const rows = 'tag' in group ? this.stmt.byTag.all(tenant, group.tag, limit) : this.stmt.byBatch.all(tenant, group.batch, limit);
+    return rows.map(fromRaw);
+  }
+
+  async saveWatch(watch: WatchRecord): Promise<void> {
+    // Expired watches go as new ones come: no sweeper of their own.
+    this.stmt.dropWatches.run(watch.createdAt);
+    this.stmt.saveWatch.run(watch.id, watch.tenant, JSON.stringify(watch.selector), watch.createdAt, watch.expiresAt);
+  }
+
+  async getWatch(tenant: string, id: string, now: number): Promise<WatchRecord | undefined> {
+    const row = this.stmt.getWatch.get(id, tenant, now);
+    return row && { id: row.id, tenant: row.tenant, selector: JSON.parse(row.selector) as WatchRecord['selector'], createdAt: row.created_at, expiresAt: row.expires_at };
+  }
+
   async get(tenant: string, id: string): Promise<JobRecord | undefined> {
     this.cache.validate();
     const hit = this.cache.get(id);
@@ -319,18 +440,22 @@ export class SqliteJobStore implements JobStore {
   }
 
   async list(tenant: string, query: ListQuery, now: number): Promise<JobRecord[]> {
-    const key = `${query.status ?? ''}|${query.before ? 1 : 0}`;
+    const key = `${query.status ?? ''}|${query.before ? 1 : 0}|${query.tag === undefined ? 0 : 1}|${query.batch === undefined ? 0 : 1}`;
     let stmt = this.listStatements.get(key);
     if (!stmt) {
       const where = ['tenant = @tenant'];
       if (query.status) where.push(STATUS_FILTER[query.status]);
       if (query.before) where.push('id < @before');
+      if (query.tag !== undefined) where.push('id IN (SELECT job_id FROM job_tags WHERE tenant = @tenant AND tag = @tag)');
+      if (query.batch !== undefined) where.push('batch_id = @batch');
       stmt = this.db.prepare<Record<string, unknown>, Row>(`SELECT * FROM jobs WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT @limit`);
       this.listStatements.set(key, stmt);
     }
     const params: Record<string, unknown> = { tenant, limit: query.limit };
     if (query.status && query.status !== 'canceled') params.now = now;
     if (query.before) params.before = query.before;
+    if (query.tag !== undefined) params.tag = query.tag;
+    if (query.batch !== undefined) params.batch = query.batch;
     return stmt.all(params).map(fromRow);
   }
 
@@ -460,6 +585,7 @@ function migrate(db: Database.Database): void {
     if (!counted) db.exec(COUNTS_SCHEMA);
     db.exec(INDEXES);
     db.exec(OTHER_TABLES);
+    if (version < 2) db.exec(GROUPS_SCHEMA);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
 }
@@ -481,7 +607,15 @@ function toRow(job: JobRecord): Row {
     deadline_at: deadlineAt(job as JobLifecycle) ?? null,
     work: workOf(job),
     rev: job.rev ?? 0,
+    tags: job.tags === undefined ? null : JSON.stringify(job.tags),
+    batch_id: job.batchId ?? null,
   };
+}
+
+function batchFromRow(row: { id: string; tenant: string; created_at: number; total: number; tags: string | null }): BatchRecord {
+  const batch: BatchRecord = { id: row.id, tenant: row.tenant, createdAt: row.created_at, total: row.total };
+  if (row.tags !== null) batch.tags = JSON.parse(row.tags) as string[];
+  return batch;
 }
 
 /** The `work` column of `job`: its reported members as JSON, or NULL when it has none (a timer). */
@@ -497,7 +631,7 @@ function workOf(job: JobRecord): string | null {
   return any ? JSON.stringify(work) : null;
 }
 
-function fromRaw([id, tenant, state, outcome, createdAt, dueAt, updatedAt, duration, version, metadata, callbackUrl, notifyEmail, work, rev]: RawRow): JobRecord {
+function fromRaw([id, tenant, state, outcome, createdAt, dueAt, updatedAt, duration, version, metadata, callbackUrl, notifyEmail, work, rev, tags, batchId]: RawRow): JobRecord {
   const job: JobRecord = { id, tenant, state, createdAt, updatedAt, version, rev };
   if (outcome !== null && duration !== null) {
     job.outcome = outcome;
@@ -508,6 +642,8 @@ function fromRaw([id, tenant, state, outcome, createdAt, dueAt, updatedAt, durat
   if (callbackUrl !== null) job.callbackUrl = callbackUrl;
   if (notifyEmail !== null) job.notifyEmail = notifyEmail;
   if (work !== null) Object.assign(job, JSON.parse(work) as Work);
+  if (tags !== null) job.tags = JSON.parse(tags) as string[];
+  if (batchId !== null) job.batchId = batchId;
   return job;
 }
 
@@ -527,5 +663,7 @@ function fromRow(row: Row): JobRecord {
     row.notify_email,
     row.work,
     row.rev,
+    row.tags,
+    row.batch_id,
   ]);
 }
