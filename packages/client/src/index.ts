@@ -15,6 +15,7 @@ export type { CreatedJob, CreateJobInput, Job, JobPage, JobStatus } from './jobs
 export type { WaitForJobOptions, WaitStrategy } from './jobs/wait-for-job.js';
 export type { FailureInput, JobReporter, JobReporterOptions, ProgressDetails } from './report/job-reporter.js';
 export type { ScheduleOptions } from './wait/schedule.js';
+export type { PredictedScheduleOptions } from './wait/predicted-schedule.js';
 export {
   AbortError,
   AttemptsExhaustedError,

@@ -24,3 +24,13 @@ export {
 export { SseParser, readServerSentEvents, type ServerSentEvent } from './sse/parser.js';
 export { SCHEDULE_DEFAULTS, SEED_SCHEDULE, nextPollDelay, normalizeScheduleOptions, type NormalizedScheduleOptions } from './wait/schedule.js';
 export { sleep } from './wait/sleep.js';
+export { EndDistribution, isEndPrediction, normalCdf, type EndPrediction } from './wait/end-distribution.js';
+export {
+  PREDICTED_SCHEDULE_DEFAULTS,
+  nextPredictedDelay,
+  normalizePredictedScheduleOptions,
+  type NormalizedPredictedScheduleOptions,
+  type PredictedLength,
+  type PredictedScheduleOptions,
+  type PredictedWaitState,
+} from './wait/predicted-schedule.js';

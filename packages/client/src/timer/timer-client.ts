@@ -60,6 +60,8 @@ export interface TimerStatusOptions extends ScheduleOptions {
  */
 export class TimerClient {
   readonly #transport: Transport;
+  /** When the timer this client last started ends at the earliest, by this client's clock (the answer's arrival plus its duration). */
+  #endsNoSoonerThan: number | undefined;
 
   constructor(options: ClientOptions) {
     this.#transport = createTransport(options);
@@ -69,12 +71,17 @@ export class TimerClient {
   async startTimer(duration: number, options: { signal?: AbortSignal | undefined } = {}): Promise<StartTimerResponse> {
     const answer = await this.#transport.request<StartTimerResponse>({ method: 'POST', path: '/start-timer', body: { duration }, signal: options.signal });
     if (typeof answer.body?.message !== 'string') throw new BadResponseError('POST', '/start-timer', 'body has no message');
+    // The server started the timer before it answered, so it has surely ended `duration` after the
+    // answer came: the first look goes there (a look sooner could only say "pending").
+    if (typeof duration === 'number' && Number.isFinite(duration) && duration > 0) this.#endsNoSoonerThan = Date.now() + duration * 1000;
     return answer.body;
   }
 
   /**
-   * `GET /status` until the timer is no longer pending (or once, with `wait: false`).
-   * Rejects with `HttpError` (status 404) when no timer was started.
+   * `GET /status` until the timer is no longer pending (or once, with `wait: false`). After this
+   * client started a timer, the first look waits until that timer has ended (it cannot be over
+   * sooner), then the server's hints or the schedule decide. Rejects with `HttpError` (status 404)
+   * when no timer was started.
    */
   async getTimerStatus(options: TimerStatusOptions = {}): Promise<TimerStatus> {
     const { wait = true, maxAttempts, timeoutMs, signal, strategy = 'auto', onPoll, ...schedule } = options;
@@ -88,6 +95,7 @@ export class TimerClient {
       maxAttempts,
       schedule,
       onPoll,
+      notBeforeMs: this.#endsNoSoonerThan === undefined ? 0 : Math.max(0, this.#endsNoSoonerThan - Date.now()),
     });
   }
 

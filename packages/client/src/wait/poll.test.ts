@@ -372,3 +372,33 @@ describe('isTransientError', () => {
     }
   });
 });
+
+describe('poll with notBeforeMs', () => {
+  test('takes no look before it, then looks as usual', async () => {
+    const calls: number[] = [];
+    const started = Date.now();
+    const value = await poll(
+      async () => {
+        calls.push(Date.now() - started);
+        return calls.length >= 2 ? 'done' : 'pending';
+      },
+      { isDone: (v) => v === 'done', notBeforeMs: 50, schedule: { initialDelayMs: 1 } },
+    );
+    assert.equal(value, 'done');
+    assert.equal(calls.length, 2);
+    assert.ok(calls[0]! >= 45, `first look at ${calls[0]} ms`);
+  });
+
+  test('takes only the final look when the deadline comes first', async () => {
+    let calls = 0;
+    await assert.rejects(
+      poll(async () => (calls++, 'pending'), { isDone: (v) => v === 'done', notBeforeMs: 10_000, timeoutMs: 20 }),
+      (error: unknown) => error instanceof TimeoutError,
+    );
+    assert.equal(calls, 1);
+  });
+
+  test('rejects a negative notBeforeMs', async () => {
+    await assert.rejects(poll(async () => 'done', { isDone: () => true, notBeforeMs: -1 }), InvalidOptionError);
+  });
+});

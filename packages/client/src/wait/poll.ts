@@ -52,6 +52,12 @@ export interface PollOptions<T> {
   isTransient?: ((error: unknown) => boolean) | undefined;
   /** The deadline to share, when the caller made one already (overrides `timeoutMs`). */
   deadline?: Deadline | undefined;
+  /**
+   * Milliseconds from now before which the value cannot be final (a timer the caller started
+   * ends no sooner): no look is taken before then (docs/predicted-waits.md, "what the client knows").
+   * @default 0
+   */
+  notBeforeMs?: number | undefined;
 }
 
 /**
@@ -85,6 +91,14 @@ export async function poll<T>(check: (context: PollContext) => Promise<T>, optio
     if (options.isDone(value)) return value;
     throw new TimeoutError(deadline.timeoutMs, value, cause);
   };
+
+  const notBefore = options.notBeforeMs ?? 0;
+  if (typeof notBefore !== 'number' || Number.isNaN(notBefore) || notBefore < 0) throw new InvalidOptionError('notBeforeMs must be a number >= 0');
+  if (notBefore > 0) {
+    // A look before the known earliest end can only answer "pending".
+    if (notBefore >= deadline.remaining()) return finalLook();
+    await sleep(notBefore, signal);
+  }
 
   for (;;) {
     throwIfAborted(signal);
