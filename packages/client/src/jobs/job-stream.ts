@@ -92,19 +92,21 @@ export async function* streamJob(transport: Transport, id: string, options: Stre
   }
 }
 
-async function streamHttpError(response: Response, url: string): Promise<Error> {
+/** The error of a stream's non-2xx answer: `StreamUnsupportedError` when the server has no such stream (`notFoundCodes`: the 404s that are ours). */
+export async function streamHttpError(response: Response, url: string, notFoundCodes: readonly string[] = ['JOBWAIT_ERR_JOB_NOT_FOUND']): Promise<Error> {
   let body: ProblemBody | undefined;
   try {
     body = (await response.json()) as ProblemBody;
   } catch {
     body = undefined;
   }
-  const unsupported = [405, 406, 501].includes(response.status) || (response.status === 404 && body?.code !== 'JOBWAIT_ERR_JOB_NOT_FOUND');
+  const unsupported = [405, 406, 501].includes(response.status) || (response.status === 404 && !notFoundCodes.includes(body?.code ?? ''));
   if (unsupported) return new StreamUnsupportedError(response.status, url);
   return new HttpError(response.status, body, 'GET', url, response.headers.get('retry-after') ?? undefined);
 }
 
-function parseJob(data: string, url: string): Job {
+/** A job event's data as a job, or `BadResponseError`. */
+export function parseJob(data: string, url: string): Job {
   let value: unknown;
   try {
     value = JSON.parse(data);
@@ -116,7 +118,7 @@ function parseJob(data: string, url: string): Job {
 }
 
 /** Aborts a stream when no bytes arrive for `idleMs`: a stalled connection never errors by itself. */
-class IdleWatch {
+export class IdleWatch {
   private timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(

@@ -79,6 +79,33 @@ export type CreatedJob = Job & {
   reportToken?: string;
 };
 
+/** Jobs of a set by status (`pending` … `canceled`), with the share that has ended. */
+export interface SetCounts {
+  total: number;
+  pending: number;
+  completed: number;
+  error: number;
+  canceled: number;
+  /** Share of the jobs that have ended, 0..1. */
+  progress: number;
+}
+
+/** A batch (`POST /v1/batches`) with its counts. */
+export interface Batch {
+  id: string;
+  createdAt: string;
+  /** Jobs created with it. */
+  total: number;
+  tags?: string[];
+  counts: SetCounts;
+}
+
+/** What `createJobs` answers: the batch and its jobs, in the order given. */
+export interface CreatedBatch {
+  batch: Batch;
+  jobs: CreatedJob[];
+}
+
 /** One page of `GET /v1/jobs`. */
 export interface JobPage {
   jobs: Job[];
