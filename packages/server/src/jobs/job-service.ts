@@ -458,12 +458,18 @@ export class JobService {
 
   /**
    * Starts the scheduler (settles what fell due while stopped), then the outbox's sweeps (finishes
-   * what a previous run left undone). First, where the engine can tell the whole server was down
-   * (one SQLite file, one process), running jobs get one heartbeat interval from now before they
-   * can stall: no worker could report while the server was away.
+   * what a previous run left undone). First, when the engine finds the whole server was down (every
+   * SQLite start; on Redis, no instance up for a while), running jobs get one heartbeat interval
+   * from now before they can stall: no worker could report while the server was away.
    */
   async start(): Promise<void> {
-    const graced = (await this.store.restartGrace?.(this.now())) ?? 0;
+    let graced = 0;
+    try {
+      graced = (await this.store.restartGrace?.(this.now())) ?? 0;
+    } catch (error) {
+      // A shared store down at start must not fail the start; it gives the grace once it answers (see the engine).
+      this.log.warn({ err: error }, 'could not check for a restart grace at start (store unreachable)');
+    }
     if (graced > 0) this.log.info({ jobs: graced }, 'running jobs get one heartbeat interval after the restart before they can stall');
     await this.scheduler.start();
     this.outbox.start();

@@ -110,9 +110,11 @@ export interface JobStore {
    */
   replace(previous: JobRecord, next: JobRecord, options: ReplaceOptions): Promise<JobRecord | undefined>;
   /**
-   * After the whole server was down until `upSince`, restarts the heartbeat clock of every running
-   * reported job there (jobs/transition.ts `withRestartGrace`); returns how many. Absent where the
-   * engine cannot tell an outage of the whole server from the restart of one instance.
+   * Called once at start, at `upSince`: when the whole server was down until then, restarts the
+   * heartbeat clock of every running reported job (jobs/transition.ts `withRestartGrace`); returns
+   * how many. SQLite (one process) does so at every start; Redis, shared by instances, only when no
+   * instance was up (or Redis was down) for a while, and then watches for such outages while it runs.
+   * Absent where the engine cannot tell an outage of the whole server (memory: nothing survives one).
    */
   restartGrace?(upSince: number): Promise<number>;
   /** Cancels a job that is still pending at `now`. */

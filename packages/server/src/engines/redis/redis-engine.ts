@@ -50,6 +50,7 @@ export function openRedisEngine(options: RedisEngineOptions): Engine & { jobs: R
     dueTimes: (listener) => watchDueTimes(jobs, feed, listener),
     onConnectionError: (listener) => void redis.on('error', listener),
     async close() {
+      jobs.stopAlive();
       await feed.close();
       await closeRedis(redis);
     },

@@ -205,3 +205,49 @@ describe('RedisJobStore retention and indexes', () => {
     assert.ok(Date.now() - t0 < 3000);
   });
 });
+
+describe('RedisJobStore restart grace (the whole server was down)', () => {
+  /** A reported job started `agoMs` ago and silent since, with a heartbeat timeout of `timeoutMs`. */
+  function silentJob(now: number, agoMs: number, timeoutMs: number): JobRecord {
+    const at = now - agoMs;
+    return { id: ids.next(at), tenant: 'public', state: 'pending', createdAt: at, updatedAt: at, version: 2, startedAt: at, heartbeatAt: at, reportedAt: at, heartbeatTimeoutMs: timeoutMs, expiresAt: at + 86_400_000 };
+  }
+
+  it('gives running jobs one heartbeat interval when no instance was up for a while, and none when one was', async () => {
+    const prefix = newPrefix();
+    const keys = redisKeys(prefix);
+    const now = Date.now();
+    const a = openStore(prefix);
+    // Started a minute ago, silent since, a 2 s heartbeat timeout: its stall came while the server was down.
+    const job = silentJob(now, 60_000, 2000);
+    await a.create(job);
+    await redis.set(keys.serverAlive, String(now - 60_000));
+    assert.equal(await a.restartGrace(now), 1);
+    const graced = await a.getById(job.id);
+    assert.equal(graced?.heartbeatAt, now);
+    assert.equal(graced?.state, 'pending');
+    assert.equal(graced?.version, job.version, 'the grace is no new version');
+    assert.deepEqual(await a.settleDue(now + 1000, 10), [], 'not stalled within the interval after the return');
+    // Another instance joining the server that is up again finds no outage.
+    const b = openStore(prefix);
+    assert.equal(await b.restartGrace(now + 500), 0);
+    const stalled = await b.settleDue(now + 2001, 10);
+    assert.deepEqual(stalled.map((j) => [j.id, j.state, j.error?.code]), [[job.id, 'error', 'JOBWAIT_ERR_JOB_STALLED']]);
+  });
+
+  it('graces, on a settling instance, a job the instance that found the outage has not reached yet', async () => {
+    const prefix = newPrefix();
+    const keys = redisKeys(prefix);
+    const now = Date.now();
+    const store = openStore(prefix);
+    const job = silentJob(now, 60_000, 2000);
+    await store.create(job);
+    // Another instance found the outage a second ago (up-since) and is still going through the jobs.
+    await redis.set(keys.upSince, String(now - 1000));
+    await redis.set(keys.serverAlive, String(now));
+    assert.equal(await store.restartGrace(now), 0, 'this instance finds the server up');
+    assert.deepEqual(await store.settleDue(now, 10), []);
+    assert.equal((await store.getById(job.id))?.heartbeatAt, now - 1000);
+    assert.equal((await store.settleDue(now + 1001, 10))[0]?.error?.code, 'JOBWAIT_ERR_JOB_STALLED', 'it stalls one interval after the return');
+  });
+});

@@ -24,7 +24,7 @@ import type {
   ReplaceOptions,
   WatchRecord,
 } from '../../store/job-store.js';
-import { cancel as cancelJob, deadlineAt, settleDue as settleJob } from '../../jobs/transition.js';
+import { cancel as cancelJob, deadlineAt, settleDue as settleJob, withRestartGrace } from '../../jobs/transition.js';
 import type { RedisKeys } from './redis-keys.js';
 import type { RedisScripts } from './redis-scripts.js';
 
@@ -38,6 +38,15 @@ const COUNT_BUILD_BATCH = 2000;
 const COUNTED_STATUSES: readonly JobStatus[] = ['pending', 'completed', 'error', 'canceled'];
 /** Tries of a cancel that keeps meeting a concurrent write (a heartbeat) before it gives up. */
 const CANCEL_TRIES = 10;
+/** How often each instance marks the server alive in Redis, ms. */
+const ALIVE_EVERY_MS = 1000;
+/**
+ * A gap this long in the marks means the whole server (every instance, or Redis) was down: running
+ * jobs then get the restart grace. Five marks missed: a busy instance or a small clock skew is no outage.
+ */
+const OUTAGE_GAP_MS = 5000;
+/** Pending jobs read per step of a grace pass. */
+const GRACE_BATCH = 500;
 /** `/readyz` must answer quickly even when Redis hangs. */
 const PING_TIMEOUT_MS = 1000;
 
@@ -64,6 +73,10 @@ export class RedisJobStore implements JobStore {
   private readonly scripts: RedisScripts;
   private readonly retentionMs: number;
   private readonly countBuildBatch: number;
+  /** When the server came back after its last outage, as last read from Redis (0: never known). */
+  private upSince = 0;
+  private aliveTimer: NodeJS.Timeout | undefined;
+  private marking: Promise<number> | undefined;
 
   constructor(options: RedisJobStoreOptions) {
     this.redis = options.redis;
@@ -243,9 +256,76 @@ export class RedisJobStore implements JobStore {
     return done === 1 ? written : undefined;
   }
 
+  /**
+   * Marks the server alive, and keeps doing so every second until {@link stopAlive}. Several
+   * instances share the store, so "the whole server was down" is read from those marks: when none
+   * was made for {@link OUTAGE_GAP_MS} (every instance was down, or Redis was), the instance that
+   * finds the gap gives every running job one heartbeat interval from `now` (see
+   * `withRestartGrace`); a settle on any instance gives it too to a job it would stall. Returns how
+   * many jobs this call graced.
+   */
+  async restartGrace(now: number): Promise<number> {
+    if (!this.aliveTimer) {
+      this.aliveTimer = setInterval(() => void this.markAlive(Date.now()).catch(() => {}), ALIVE_EVERY_MS);
+      this.aliveTimer.unref();
+    }
+    return this.markAlive(now);
+  }
+
+  /** Stops marking the server alive (the engine closes). */
+  stopAlive(): void {
+    clearInterval(this.aliveTimer);
+    this.aliveTimer = undefined;
+  }
+
+  /** One mark; after an outage, the grace pass (one at a time per instance). */
+  private markAlive(now: number): Promise<number> {
+    this.marking ??= (async () => {
+      const [upSince, found] = await this.scripts.run<[string, number]>('server-alive', [this.keys.serverAlive, this.keys.upSince], [now, OUTAGE_GAP_MS]);
+      this.upSince = Number(upSince);
+      return found === 1 ? this.graceAll(this.upSince) : 0;
+    })().finally(() => (this.marking = undefined));
+    return this.marking;
+  }
+
+  /** Restarts the heartbeat clock of every running job last heard of before `upSince`; how many. */
+  private async graceAll(upSince: number): Promise<number> {
+    let graced = 0;
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.zscan(this.keys.due, cursor, 'COUNT', GRACE_BATCH);
+      cursor = next;
+      for (let i = 0; i < flat.length; i += 2) {
+        const ref = flat[i]!;
+        if (await this.graceOne(ref.slice(ref.indexOf('|') + 1), upSince)) graced++;
+      }
+    } while (cursor !== '0');
+    return graced;
+  }
+
+  private async graceOne(id: string, upSince: number): Promise<boolean> {
+    for (let attempt = 0; attempt < CANCEL_TRIES; attempt++) {
+      const job = await this.getById(id);
+      const next = job && withRestartGrace(job, upSince);
+      if (!next) return false;
+      // A report coming first already restarted the clock: the next read finds nothing to grace.
+      if (await this.replace(job, next, { now: upSince, final: false })) return true;
+    }
+    return false;
+  }
+
   async settleDue(now: number, limit: number): Promise<JobRecord[]> {
     const refs = await this.scripts.run<string[]>('claim-due', [this.keys.due], [now, limit]);
     if (refs.length === 0) return [];
+    // No stall is declared before the server's up-since is read fresh: an outage another instance just found graces these too.
+    try {
+      // Only a store serving a server marks it alive (restartGrace started the marks); others just settle.
+      if (this.aliveTimer) await this.markAlive(now);
+    } catch (error) {
+      // Back in the index, due now: the next settle (once Redis answers) claims them again.
+      await this.redis.zadd(this.keys.due, ...refs.flatMap((ref) => [now, ref])).catch(() => {});
+      throw error;
+    }
     const pipeline = this.redis.pipeline();
     for (const ref of refs) pipeline.hgetall(this.keys.job(ref.slice(ref.indexOf('|') + 1)));
     const hashes = (await pipeline.exec()) ?? [];
@@ -255,6 +335,12 @@ export class RedisJobStore implements JobStore {
         if (error) throw error;
         let job = hash && Object.keys(hash).length > 0 ? fromHash(hash as Record<string, string>) : undefined;
         for (let attempt = 0; job && attempt < CANCEL_TRIES; attempt++) {
+          // Another instance found an outage and may not have graced this job yet: grace it here.
+          const graced = withRestartGrace(job, this.upSince);
+          if (graced) {
+            job = (await this.replace(job, graced, { now, final: false })) ?? (await this.getById(job.id));
+            continue;
+          }
           const next = settleJob(job, now);
           if (!next) break;
           // A worker's report (or another write) may come first: then read again and decide again.

@@ -25,6 +25,9 @@
  * - `due` — pending jobs by due time; member `<t>|<id>`.
  * - `expiring` — final jobs by expiry time; member `<t>|<id>`.
  * - `unnotified` — final jobs whose final-state work is not confirmed, by when they became final.
+ * - `server-alive` — the last time (ms) an instance said the server was up (each does every second).
+ * - `up-since` — when the server came back after its last outage (no instance up, or Redis down):
+ *   running jobs whose last report is older get one heartbeat interval from then (restart grace).
  * Keys (engines/redis/redis-key-store.ts): `apikey:<id>` (hash), `apikeys` (all ids),
  * `apikeys:active` (ids not revoked), `access` (hash {mode, since, reason}: mode `keys` from the first
  * key made, `open` only after `jobwait keys open-access`; absent on older data, read as `keys` if `apikeys` exists).
@@ -59,6 +62,8 @@ export interface RedisKeys {
   readonly due: string;
   readonly expiring: string;
   readonly unnotified: string;
+  readonly serverAlive: string;
+  readonly upSince: string;
   apiKey(id: string): string;
   readonly apiKeys: string;
   readonly activeApiKeys: string;
@@ -93,6 +98,8 @@ export function redisKeys(prefix: string): RedisKeys {
     due: `${prefix}due`,
     expiring: `${prefix}expiring`,
     unnotified: `${prefix}unnotified`,
+    serverAlive: `${prefix}server-alive`,
+    upSince: `${prefix}up-since`,
     apiKey: (id) => `${prefix}apikey:${id}`,
     apiKeys: `${prefix}apikeys`,
     activeApiKeys: `${prefix}apikeys:active`,

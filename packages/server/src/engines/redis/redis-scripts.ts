@@ -12,7 +12,7 @@ const LUA_DIR = new URL('../../../lua/', import.meta.url);
 
 /** Every script's name. */
 export type ScriptName =
-  | 'create-job' | 'create-batch' | 'list-jobs' | 'changed-since' | 'replace-job' | 'claim-due' | 'current-timer' | 'set-timer' | 'cleanup-expired' | 'count-jobs'
+  | 'create-job' | 'create-batch' | 'list-jobs' | 'changed-since' | 'replace-job' | 'claim-due' | 'current-timer' | 'set-timer' | 'cleanup-expired' | 'count-jobs' | 'server-alive'
   | 'add-key' | 'revoke-key' | 'access-mode' | 'open-access'
   | 'enqueue-delivery' | 'claim-deliveries' | 'complete-delivery' | 'list-deliveries' | 'ensure-setting'
   | 'take-token'; // prettier-ignore
