@@ -194,7 +194,7 @@ function clientSnippet(): string {
 describe("the docs' commands, as written, against a server started with npm start", () => {
   before(async () => {
     work = mkdtempSync(join(tmpdir(), 'jobwait-docs-'));
-    for (const name of ['package.json', 'node_modules', 'packages']) symlinkSync(join(ROOT, name), join(work, name));
+    for (const name of ['package.json', 'node_modules', 'packages', 'examples']) symlinkSync(join(ROOT, name), join(work, name));
     writeFileSync(join(work, '.curlrc'), '-w "%{stderr}docs-commands: HTTP %{http_code}\\n"\n');
     // The quick start's server: `npm start` on the temp folder's ./data.
     await startServer(`npm start -- --port ${await portFor(8080)}`, await portFor(8080));
