@@ -221,6 +221,29 @@ describe('jobwait commands against a real server', () => {
   });
 
   describe('wait', () => {
+    it('--tag waits on every job of the tag, lists the failures and exits 1 when one failed', async () => {
+      const { jobs } = await client.createJobs([{ duration: 0.2 }, { duration: 0.3, outcome: 'error' }, { duration: 0.4 }], { tags: ['cli-tag'] });
+      const r = await run(['wait', '--tag', 'cli-tag', '--url', url]);
+      assert.equal(r.code, EXIT.jobFailed, r.err);
+      const lines = nonEmptyLines(r.out);
+      for (const job of jobs) assert.ok(lines.some((l) => l.startsWith(`${job.id}  `)), `a line for ${job.id}`);
+      assert.ok(lines.includes('3 of 3 done, 1 failed'), r.out);
+      assert.match(r.out, new RegExp(`^failed: ${jobs[1]!.id}  error  JOB_FAILED: `, 'm'));
+    });
+
+    it('--batch on a TTY draws the summary bar and exits 0 when all completed; --json prints the jobs', async () => {
+      const { batch } = await client.createJobs([{ duration: 0.2 }, { duration: 0.3 }]);
+      const r = await run(['wait', '--batch', batch.id, '--url', url], { tty: true });
+      assert.equal(r.code, EXIT.ok, r.err);
+      assert.match(r.err, /\[[#.]+\] 2 of 2 done/);
+      assert.match(r.out, /^2 of 2 done$/m);
+      const j = await run(['wait', '--batch', batch.id, '--json', '--url', url]);
+      assert.equal(j.code, EXIT.ok);
+      assert.equal((JSON.parse(j.out) as Job[]).length, 2);
+      const both = await run(['wait', '--tag', 'x', '--batch', batch.id, '--url', url]);
+      assert.equal(both.code, EXIT.usage);
+    });
+
     it('follows a job to completed with plain lines, exit 0', async () => {
       const job = await client.createJob({ duration: 0.3 });
       const r = await run(['wait', job.id, '--url', url]);

@@ -5,7 +5,7 @@ import { json, line } from '../output/terminal.js';
 import { follow } from './wait-for.js';
 import { parseStrategy } from './wait.js';
 
-const USAGE = `Usage: jobwait start <seconds> [--wait] [--timeout <s>] [--outcome completed|error] [--metadata <json>]
+const USAGE = `Usage: jobwait start <seconds> [--wait] [--timeout <s>] [--outcome completed|error] [--metadata <json>] [--tag <tag>]...
 
 Starts a simulated job that runs <seconds>. Prints its id (or the job with --json).
   --wait                 follow the job until it ends (exit 0 completed, 1 failed, 3 timeout)
@@ -13,6 +13,7 @@ Starts a simulated job that runs <seconds>. Prints its id (or the job with --jso
   --strategy <s>         auto | long-poll | sse | poll (default auto)
   --outcome <o>          force the outcome: completed or error
   --metadata <json>      JSON object kept with the job
+  --tag <tag>            label the job (repeat for more; wait on them all with jobwait wait --tag)
 
 ${GLOBAL_HELP}`;
 
@@ -28,6 +29,7 @@ export const startCommand: Command = {
       strategy: { type: 'string' },
       outcome: { type: 'string' },
       metadata: { type: 'string' },
+      tag: { type: 'string', multiple: true },
     });
     if (values.help) return line(terminal, USAGE), EXIT.ok;
     if (positionals.length !== 1) throw new UsageError('start takes exactly one argument: the duration in seconds');
@@ -45,7 +47,7 @@ export const startCommand: Command = {
     }
     const timeoutMs = seconds('--timeout', values.timeout);
     const strategy = parseStrategy(values.strategy);
-    const job = await clientFor(values, env, ONE_SHOT).createJob({ duration, ...(outcome ? { outcome } : {}), ...(metadata ? { metadata } : {}) }, { signal });
+    const job = await clientFor(values, env, ONE_SHOT).createJob({ duration, ...(outcome ? { outcome } : {}), ...(metadata ? { metadata } : {}), ...(values.tag ? { tags: values.tag } : {}) }, { signal });
     if (!values.wait) {
       if (values.json) json(terminal, job);
       else line(terminal, job.id);

@@ -9,7 +9,7 @@ import { isHoldRefusal } from '../retry/retry-policy.js';
 import { readServerSentEvents, SseParser } from '../sse/parser.js';
 import { Deadline } from '../wait/deadline.js';
 import { sleep } from '../wait/sleep.js';
-import { isTerminal, type Job } from './job.js';
+import { isTerminal, type Job, type SetCounts } from './job.js';
 import { IdleWatch, parseJob, STREAM_IDLE_TIMEOUT_MS, streamHttpError } from './job-stream.js';
 import { waitForJob } from './wait-for-job.js';
 
@@ -38,6 +38,11 @@ export interface WaitForJobsOptions {
    * @default 45000
    */
   idleTimeoutMs?: number | undefined;
+  /**
+   * Called with the set's counts by status when its stream opens (its `total`: how many jobs will
+   * end), and once more when all have ended. On the fallback, `total` is the number of ids given.
+   */
+  onCounts?: ((counts: SetCounts) => void) | undefined;
 }
 
 /** A wait on many jobs: iterate it for each job as it ends, or await `all()` for all of them. */
@@ -115,6 +120,7 @@ async function* followSet(transport: Transport, selector: Selector, options: Wai
         }
       } catch (error) {
         if (!isMissingRoute(error)) throw error;
+        options.onCounts?.({ total: selector.ids.length, pending: selector.ids.length, completed: 0, error: 0, canceled: 0, progress: 0 });
         for await (const job of fallback(transport, selector.ids, controller.signal, concurrency)) {
           ended.push(job);
           yield job;
@@ -125,7 +131,13 @@ async function* followSet(transport: Transport, selector: Selector, options: Wai
       streams.push('tag' in selector ? `/v1/tags/${encodeURIComponent(selector.tag)}/events` : `/v1/batches/${encodeURIComponent(selector.batch)}/events`);
     }
     const seen = new Set<string>();
-    const sources = streams.map((path) => streamSet(transport, path, controller.signal, deadline, options.idleTimeoutMs ?? STREAM_IDLE_TIMEOUT_MS));
+    // Several watches (more than 1,000 ids): their counts add up.
+    const countsBy = new Map<string, SetCounts>();
+    const onCounts = (path: string, counts: SetCounts): void => {
+      countsBy.set(path, counts);
+      if (countsBy.size === streams.length) options.onCounts?.(sumCounts([...countsBy.values()]));
+    };
+    const sources = streams.map((path) => streamSet(transport, path, controller.signal, deadline, options.idleTimeoutMs ?? STREAM_IDLE_TIMEOUT_MS, (counts) => onCounts(path, counts)));
     for await (const job of merge(sources)) {
       if (seen.has(job.id)) continue;
       seen.add(job.id);
@@ -155,7 +167,14 @@ function isMissingRoute(error: unknown): boolean {
 }
 
 /** The ended jobs of one set stream, reconnecting with `Last-Event-ID` until its `end` event. */
-async function* streamSet(transport: Transport, path: string, signal: AbortSignal, deadline: Deadline, idleTimeoutMs: number): AsyncGenerator<Job, void, undefined> {
+async function* streamSet(
+  transport: Transport,
+  path: string,
+  signal: AbortSignal,
+  deadline: Deadline,
+  idleTimeoutMs: number,
+  onCounts: (counts: SetCounts) => void,
+): AsyncGenerator<Job, void, undefined> {
   const parser = new SseParser();
   let failures = 0;
   let renewals = 0;
@@ -182,7 +201,12 @@ async function* streamSet(transport: Transport, path: string, signal: AbortSigna
           if (event.retry !== undefined) reconnectMs = event.retry;
           failures = 0;
           renewals = 0;
-          if (event.event === 'end') return;
+          if (event.event === 'counts' || event.event === 'end') {
+            const counts = parseCounts(event.data);
+            if (counts) onCounts(counts);
+            if (event.event === 'end') return;
+            continue;
+          }
           if (event.event !== 'job') continue;
           const job = parseJob(event.data, transport.url(path));
           if (isTerminal(job)) yield job;
@@ -207,6 +231,24 @@ async function* streamSet(transport: Transport, path: string, signal: AbortSigna
     if (failure !== undefined && !(failure instanceof HttpError && isHoldRefusal(failure))) failures++;
     await sleep(delayMs, signal);
   }
+}
+
+/** A `counts`/`end` event's data, or undefined when it is not counts (they only inform: never fatal). */
+function parseCounts(data: string): SetCounts | undefined {
+  try {
+    const value = JSON.parse(data) as Partial<SetCounts>;
+    return typeof value.total === 'number' && typeof value.pending === 'number' ? (value as SetCounts) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Counts of several sets as one. */
+function sumCounts(all: readonly SetCounts[]): SetCounts {
+  const sum: SetCounts = { total: 0, pending: 0, completed: 0, error: 0, canceled: 0, progress: 1 };
+  for (const counts of all) for (const key of ['total', 'pending', 'completed', 'error', 'canceled'] as const) sum[key] += counts[key];
+  sum.progress = sum.total === 0 ? 1 : Math.round(((sum.total - sum.pending) / sum.total) * 1000) / 1000;
+  return sum;
 }
 
 /** Per-job waits (`waitForJob`, which picks long-poll, stream or polling), `concurrency` at a time, yielded as they end. */
