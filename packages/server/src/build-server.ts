@@ -45,6 +45,7 @@ import { setWaitRoutes } from './routes/set-wait-routes.js';
 import { jobCountRoutes } from './routes/job-count-routes.js';
 import { jobRoutes } from './routes/job-routes.js';
 import { reportRoutes } from './routes/report-routes.js';
+import { Predictor } from './predict/predictor.js';
 import { generateReportSecret, ReportTokens } from './auth/report-token.js';
 import { notifyRoutes } from './routes/notify-routes.js';
 import { opsRoutes } from './routes/ops-routes.js';
@@ -139,6 +140,9 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
   const feed = countErrors(engine.feed, 'feed', metrics);
   engine.onConnectionError(() => metrics.storeErrors.inc({ component: engine.kind, operation: 'connection' }));
   const service = new JobService(store, feed, app.log, { errorRate: opts.errorRate, seed: opts.seed, jobTimeoutSeconds: opts.jobTimeoutSeconds }, now);
+  // Every completed reported job of a kind teaches the kind's model in the engine (docs/predicted-waits.md).
+  const predictor = new Predictor(engine.models, app.log, now);
+  service.onReportedEnd((job) => void predictor.learn(job));
   // One secret per engine (or the operator's): every instance and every replayed create mints the same
   // tokens. Read on first use, not at build: a server must start (and say it is not ready) while its engine is down.
   let tokensLoading: Promise<ReportTokens> | undefined;
@@ -234,7 +238,7 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
   await app.register(async (api) => {
     api.addHook('onRequest', accessHook(access, accessOptions));
     await api.register(timerRoutes, { ...limits, held });
-    await api.register(jobRoutes, { ...limits, reportTokens, refuseCallbackUrl: (url: string) => notify.refuseCallbackUrl(url), waits: metrics, held });
+    await api.register(jobRoutes, { ...limits, predictor, reportTokens, refuseCallbackUrl: (url: string) => notify.refuseCallbackUrl(url), waits: metrics, held });
     await api.register(jobCountRoutes, { service });
     await api.register(eventRoutes, { service, hub, retryMs: SSE_RETRY_MS, waits: metrics, held });
     await api.register(batchRoutes, { ...limits, batchBodyLimit: opts.batchBodyLimit, reportTokens, refuseCallbackUrl: (url: string) => notify.refuseCallbackUrl(url) });

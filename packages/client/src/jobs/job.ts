@@ -47,8 +47,43 @@ export interface Job {
   tags?: string[];
   /** The batch (`createJobs`) that created the job. */
   batchId?: string;
+  /** What kind of work the job is: the server predicts its end from finished jobs of the kind. */
+  kind?: string;
+  /** How much work the job is: predictions scale with it. */
+  size?: number;
+  /** Pending jobs: when the job is expected to end, and on what basis. */
+  expectedEnd?: ExpectedEnd;
   callbackUrl?: string;
   notifyEmail?: string;
+}
+
+/** Quantiles of a duration in milliseconds. */
+export interface DurationQuantiles {
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+}
+
+/** A pending job's expected end (docs/predicted-waits.md). */
+export interface ExpectedEnd {
+  /** `timer`: exact (`etaMs`, `dueAt`); `worker`: the worker's own ETA; `history`: predicted from finished jobs of its kind. */
+  basis: 'timer' | 'worker' | 'history';
+  /** History: too few finished jobs of the kind; nothing is predicted. */
+  cold?: boolean;
+  /** History: finished jobs of the kind the prediction rests on. */
+  samples?: number;
+  /** History: milliseconds until the job has ended with probability 50%, given it still runs (never 0). */
+  p50Ms?: number;
+  /** History: the same at 90%. */
+  p90Ms?: number;
+  /** History: the same at 99%. */
+  p99Ms?: number;
+  /** History: quantiles of the whole length of jobs like it, from creation, scaled by its size. */
+  length?: DurationQuantiles;
+  /** History: the job's age at the answer. */
+  ageMs?: number;
+  /** History: the job runs past its p99 by the server's overdue factor. */
+  overdue?: boolean;
 }
 
 /** Body of `POST /v1/jobs`: with `duration` a simulated timer; without it a job a worker reports on (see `JobwaitClient.reporter`). */
@@ -71,6 +106,10 @@ export interface CreateJobInput {
   metadata?: Record<string, unknown>;
   /** Up to 10 short labels (1-64 of `A-Z a-z 0-9 _ . : -`), to list, count and wait on jobs together. */
   tags?: string[];
+  /** What kind of work it is (1-64 of A-Z a-z 0-9 _ . : -): the server learns how long the kind takes and predicts the end. */
+  kind?: string;
+  /** How much work it is (e.g. minutes of video): the kind is learnt and predicted per unit of it. */
+  size?: number;
 }
 
 /** What `createJob` answers: the job, and for a reported job the token its worker reports with. */

@@ -10,6 +10,7 @@ import type { PruneCounts } from '../jobs/retention-sweeper.js';
 import type { StorageSize } from '../metrics/metrics.js';
 import type { DeliveryStore } from '../notify/delivery-store.js';
 import type { RateLimiter } from '../ratelimit/rate-limiter.js';
+import type { DurationModelStore } from '../store/duration-model-store.js';
 import type { JobStore } from '../store/job-store.js';
 
 /** Which engine keeps the data. `memory` is SQLite's `:memory:` database: the same code, nothing kept on exit. */
@@ -23,6 +24,8 @@ export interface Engine {
   readonly deliveries: DeliveryStore;
   readonly limiter: RateLimiter;
   readonly feed: ChangeFeed;
+  /** How long each tenant's kinds of work take (predicted waits). */
+  readonly models: DurationModelStore;
   /** False when nothing outlives the process (`memory`): pending deliveries are then lost on exit. */
   readonly persistent: boolean;
   /** Where the data lives, for the start-up log (passwords masked). */

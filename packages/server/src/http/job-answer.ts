@@ -5,6 +5,7 @@
  */
 import { effectiveState, jobEtag, jobView, progressOf, type JobRecord } from '../jobs/job-record.js';
 import { isReported, retryAfterSeconds } from '../jobs/transition.js';
+import { predictedRetryAfterSeconds } from '../predict/expected-end.js';
 
 /** `Vary` of every read: the answer depends on a long-poll preference and on the ETag the client holds. */
 export const READ_VARY = 'Prefer, If-None-Match';
@@ -20,7 +21,7 @@ export function jobHeaders(record: JobRecord, now: number): Record<string, strin
   const { status, version } = effectiveState(record, now);
   const headers: Record<string, string> = { 'content-type': JSON_TYPE, etag: jobEtag(record.id, version), 'cache-control': 'no-store' };
   // Until the known end; with none, a delay that grows with the job's age (jobs/transition.ts).
-  const retryAfter = status === 'pending' ? retryAfterSeconds(record, now) : undefined;
+  const retryAfter = status === 'pending' ? (predictedRetryAfterSeconds(record, now, record.history) ?? retryAfterSeconds(record, now)) : undefined;
   if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
   return headers;
 }

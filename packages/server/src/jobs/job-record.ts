@@ -5,6 +5,7 @@
  */
 import type { Static } from 'typebox';
 import type { JobSchema, JobStatusSchema } from '../routes/schemas.js';
+import { expectedEndOf, type AttachedHistory } from '../predict/expected-end.js';
 import { SIMULATED_FAILURE, effectiveJob, etaMsOf, isReported, type JobLifecycle } from './transition.js';
 
 /** Status as the API shows it. */
@@ -28,6 +29,12 @@ export interface JobRecord extends JobLifecycle {
   tags?: readonly string[] | undefined;
   /** The batch (`POST /v1/batches`) that created the job. */
   batchId?: string | undefined;
+  /** What kind of work the job is: its end is predicted from finished jobs of the kind (predict/). */
+  kind?: string | undefined;
+  /** How much work the job is: its kind is learnt and predicted per unit of it. */
+  size?: number | undefined;
+  /** Not stored: what the server knows of the job's kind, attached for a read by predict/predictor.ts. */
+  history?: AttachedHistory | undefined;
   /** Extra webhook events asked for at creation (`job.progress`); final events always go out. */
   webhookEvents?: readonly 'job.progress'[] | undefined;
   /** The store's revision of the record, for compare-and-set writes (not shown; a heartbeat moves it too). */
@@ -94,6 +101,10 @@ export function jobView(record: JobRecord, now: number): JobView {
   if (record.metadata !== undefined) view.metadata = record.metadata;
   if (record.tags !== undefined) view.tags = [...record.tags];
   if (record.batchId !== undefined) view.batchId = record.batchId;
+  if (record.kind !== undefined) view.kind = record.kind;
+  if (record.size !== undefined) view.size = record.size;
+  const expectedEnd = expectedEndOf(job, now, record.history);
+  if (expectedEnd !== undefined) view.expectedEnd = expectedEnd;
   if (record.callbackUrl !== undefined) view.callbackUrl = record.callbackUrl;
   if (record.notifyEmail !== undefined) view.notifyEmail = record.notifyEmail;
   return view;

@@ -33,6 +33,10 @@ export interface NewJob {
   metadata?: Record<string, unknown> | undefined;
   /** Labels to list, count and wait on jobs together. */
   tags?: string[] | undefined;
+  /** What kind of work it is: its end is predicted from finished jobs of the kind. */
+  kind?: string | undefined;
+  /** How much work it is: predictions scale with it. */
+  size?: number | undefined;
 }
 
 /** Result of {@link JobService.create}. */
@@ -97,6 +101,7 @@ export class JobService {
   private readonly finalHandlers: FinalHandler[] = [];
   private readonly createdListeners: ((job: JobRecord) => void)[] = [];
   private readonly changedListeners: ((job: JobRecord) => void)[] = [];
+  private readonly reportedEndListeners: ((job: JobRecord) => void)[] = [];
   /** A reported job's timeout when its create names none. */
   private readonly jobTimeoutMs: number;
 
@@ -123,6 +128,11 @@ export class JobService {
    */
   onJobFinal(handler: FinalHandler): void {
     this.finalHandlers.push(handler);
+  }
+
+  /** Runs `listener` (synchronously; it must not throw) once for every job a worker's final report ended, on the instance that wrote the end. */
+  onReportedEnd(listener: (job: JobRecord) => void): void {
+    this.reportedEndListeners.push(listener);
   }
 
   /** Runs `listener` (synchronously; it must not throw) for every job created through this instance, not for idempotent replays. */
@@ -236,6 +246,8 @@ export class JobService {
     if (input.callbackUrl !== undefined) job.callbackUrl = input.callbackUrl;
     if (input.notifyEmail !== undefined) job.notifyEmail = input.notifyEmail;
     if (input.tags !== undefined && input.tags.length > 0) job.tags = [...input.tags];
+    if (input.kind !== undefined) job.kind = input.kind;
+    if (input.size !== undefined) job.size = input.size;
     return job;
   }
 
@@ -330,7 +342,10 @@ export class JobService {
       if (!written) continue;
       const deadline = deadlineAt(written);
       if (deadline !== undefined) this.scheduler.jobScheduled(deadline);
-      if (final) await this.outbox.run(written);
+      if (final) {
+        await this.outbox.run(written);
+        for (const listener of this.reportedEndListeners) listener(written);
+      }
       // A bare heartbeat is no new version: it wakes no one.
       else if (out.kind === 'changed') {
         await this.publish(written);

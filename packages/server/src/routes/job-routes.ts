@@ -17,6 +17,7 @@ import { CreatedJobSchema, CreateJobBody, GetJobQuery, IdempotencyHeaders, JobPa
 import type { HeldConnections } from '../limits/held-connections.js';
 import { holdFor } from '../limits/hold-request.js';
 import { tenantOf } from './tenant.js';
+import type { Predictor } from '../predict/predictor.js';
 
 /** Options of {@link jobRoutes}. */
 export interface JobRoutesOptions {
@@ -31,13 +32,17 @@ export interface JobRoutesOptions {
   refuseCallbackUrl?: ((url: string) => Promise<string | undefined>) | undefined;
   /** Long-polls held at once, per key and in total: past a limit a long-poll is refused (429/503). */
   held?: HeldConnections | undefined;
+  /** Attaches what the server knows of a job's kind, for its expected end (absent: none shown). */
+  predictor?: Predictor | undefined;
 }
 
 const problems = { 400: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 422: ProblemSchema };
 
 /** Registers the `/v1/jobs` routes. */
 export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions): Promise<void> {
-  const { service, maxDurationSeconds, maxWaitSeconds } = options;
+  const { service, maxDurationSeconds, maxWaitSeconds, predictor } = options;
+  /** `job` with its kind's history attached, for a view and `Retry-After` that show its expected end. */
+  const withHistory = (job: JobRecord): Promise<JobRecord> | JobRecord => (predictor && job.kind !== undefined ? predictor.attach(job) : job);
   // Bodies here are JSON only: Fastify's built-in text/plain parser would turn a JSON body sent as
   // text/plain into a string and answer a misleading "body must be object" instead of 415.
   app.removeContentTypeParser('text/plain');
@@ -66,7 +71,9 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
       const problem = await createJobProblem(request.body, options);
       if (problem !== undefined) throw new BadRequestError(problem);
       const body = request.body;
-      const { job, replayed } = await service.create(tenantOf(request), body as NewJob, request.headers['idempotency-key']);
+      const created = await service.create(tenantOf(request), body as NewJob, request.headers['idempotency-key']);
+      const { replayed } = created;
+      const job = await withHistory(created.job);
       reply.header('location', `/v1/jobs/${job.id}`);
       if (replayed) reply.header('idempotent-replayed', 'true');
       const now = service.now();
@@ -118,7 +125,7 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
       if (known !== undefined && effectiveState(job, service.now()).version === known) {
         return reply.code(304).header('etag', jobEtag(id, known)).send();
       }
-      return sendJob(reply, job);
+      return sendJob(reply, await withHistory(job));
     },
   );
 
@@ -130,7 +137,8 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
       const page = await service.list(tenantOf(request), { status, cursor, limit, tag, batch });
       const now = service.now();
       reply.header('cache-control', 'no-store');
-      return { jobs: page.jobs.map((job) => jobView(job, now)), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
+      const jobs = await Promise.all(page.jobs.map(withHistory));
+      return { jobs: jobs.map((job) => jobView(job, now)), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
     },
   );
 

@@ -29,6 +29,46 @@ export const TagsSchema = Type.Array(TagSchema, { maxItems: MAX_TAGS, uniqueItem
 /** Status of a job as the API shows it. */
 export const JobStatusSchema = Type.Union([Type.Literal('pending'), Type.Literal('completed'), Type.Literal('error'), Type.Literal('canceled')]);
 
+/** A job's kind: a short label, like a tag. */
+export const KindSchema = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]*$',
+  examples: ['transcode'],
+  description: 'what kind of work the job is (1-64 of A-Z a-z 0-9 _ . : -): the server learns how long finished jobs of a kind take and predicts the end of pending ones',
+});
+
+/** Largest `size` a job may give. */
+export const MAX_SIZE = 1e9;
+
+/** Quantiles of a duration, in milliseconds. */
+const QuantilesSchema = Type.Object(
+  {
+    p50Ms: Type.Integer({ minimum: 1 }),
+    p90Ms: Type.Integer({ minimum: 1 }),
+    p99Ms: Type.Integer({ minimum: 1 }),
+  },
+  { additionalProperties: false },
+);
+
+/** A pending job's expected end and what it rests on (docs/predicted-waits.md). */
+export const ExpectedEndSchema = Type.Object(
+  {
+    basis: Type.Union([Type.Literal('timer'), Type.Literal('worker'), Type.Literal('history')], {
+      description: "timer: exact (etaMs, dueAt); worker: the worker's own ETA (etaMs, dueAt); history: predicted from finished jobs of the same kind",
+    }),
+    cold: Type.Optional(Type.Boolean({ description: 'history: too few finished jobs of this kind: nothing is predicted' })),
+    samples: Type.Optional(Type.Integer({ minimum: 0, description: 'history: finished jobs of this kind the prediction rests on' })),
+    p50Ms: Type.Optional(Type.Integer({ minimum: 1, description: 'history: milliseconds until the job has ended with probability 50%, given it still runs (never 0)' })),
+    p90Ms: Type.Optional(Type.Integer({ minimum: 1, description: 'history: the same at 90%' })),
+    p99Ms: Type.Optional(Type.Integer({ minimum: 1, description: 'history: the same at 99%' })),
+    length: Type.Optional({ ...QuantilesSchema, description: 'history: quantiles of the whole length (from creation) of jobs like this one, scaled by its size: what a client plans its looks from' }),
+    ageMs: Type.Optional(Type.Integer({ minimum: 0, description: 'history: the job\'s age at this answer' })),
+    overdue: Type.Optional(Type.Boolean({ description: 'history: the job runs past its p99 by the overdue factor' })),
+  },
+  { additionalProperties: false, description: 'pending jobs: when the job is expected to end, and on what basis' },
+);
+
 /**
  * A job: the one definition of its wire shape. The server's `JobView` is its static type, and
  * `test/job-wire-shape.test.ts` holds the client's zero-dependency `Job` type equal to it.
@@ -63,6 +103,9 @@ export const JobSchema = Type.Object(
     timeoutSeconds: Type.Optional(Type.Number({ description: 'reported jobs: a job not finished this long after its creation fails as JOBWAIT_ERR_JOB_EXPIRED' })),
     metadata: Type.Optional(Metadata()),
     tags: Type.Optional(Type.Array(Type.String(), { description: 'labels given at creation (with its batch\'s)' })),
+    kind: Type.Optional(Type.String({ description: 'what kind of work the job is: the server predicts its end from finished jobs of the same kind' })),
+    size: Type.Optional(Type.Number({ description: 'how much work the job is (e.g. minutes of video): predictions scale with it' })),
+    expectedEnd: Type.Optional(ExpectedEndSchema),
     batchId: Type.Optional(Type.String({ description: 'the batch (POST /v1/batches) that created the job' })),
     callbackUrl: Type.Optional(Type.String()),
     notifyEmail: Type.Optional(Type.String()),
@@ -88,6 +131,8 @@ export const CreateJobBody = Type.Object(
     notifyEmail: Type.Optional(Type.String({ minLength: 3, maxLength: 254, pattern: '^[^@\\s]+@[^@\\s]+$' })),
     metadata: Type.Optional(Metadata({ maxProperties: 64 })),
     tags: Type.Optional(TagsSchema),
+    kind: Type.Optional(KindSchema),
+    size: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: MAX_SIZE, description: 'how much work the job is (e.g. minutes of video): a kind is learnt and predicted per unit of size' })),
   },
   { additionalProperties: false },
 );

@@ -13,6 +13,7 @@ import { RedisFeed } from './redis-feed.js';
 import { RedisJobStore } from './redis-job-store.js';
 import { RedisKeyStore } from './redis-key-store.js';
 import { redisKeys } from './redis-keys.js';
+import { RedisModelStore } from './redis-model-store.js';
 import { RedisRateLimiter } from './redis-rate-limiter.js';
 import { defineScripts } from './redis-scripts.js';
 
@@ -43,6 +44,7 @@ export function openRedisEngine(options: RedisEngineOptions): Engine & { jobs: R
     keys: new RedisKeyStore(redis, keys, scripts),
     deliveries: new RedisDeliveryStore(redis, keys, scripts),
     limiter: new RedisRateLimiter(keys, scripts),
+    models: new RedisModelStore(redis, keys, scripts),
     feed,
     persistent: true,
     details: { redisUrl: redactRedisUrl(options.url), redisPrefix: options.prefix, retentionSeconds: options.retentionSeconds },

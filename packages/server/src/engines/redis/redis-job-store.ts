@@ -431,7 +431,7 @@ function changeScore(job: JobRecord): number {
 }
 
 /** The members of a reported job kept as one JSON field. */
-const WORK_KEYS = ['startedAt', 'heartbeatAt', 'reportedAt', 'reportSeq', 'receipts', 'progress', 'message', 'result', 'error', 'heartbeatTimeoutMs', 'expiresAt', 'webhookEvents'] as const;
+const WORK_KEYS = ['startedAt', 'heartbeatAt', 'reportedAt', 'reportSeq', 'receipts', 'progress', 'message', 'result', 'error', 'heartbeatTimeoutMs', 'expiresAt', 'webhookEvents', 'kind', 'size'] as const;
 
 function toFields(job: JobRecord): string[] {
   const fields = [

@@ -33,6 +33,7 @@
  * key made, `open` only after `jobwait keys open-access`; absent on older data, read as `keys` if `apikeys` exists).
  * Deliveries (engines/redis/redis-delivery-store.ts): `dlv:<id>` (hash), `deliveries:due`,
  * `dlvjob:<tenant>:<jobId>` (URI-encoded parts), `dlv-disabled`, `dlv-settings`, `dlv-claim:<token>`.
+ * Duration models (engines/redis/redis-model-store.ts): `t:<t>:model:<kind>` (JSON of predict/duration-model.ts).
  * Rate limits: `ratelimit:<bucket>`. Change feed: the pub/sub channel `changes`.
  *
  * lua/cleanup-expired-2.lua builds `job:<id>`, `t:<t>:jobs`, `t:<t>:changes`, `t:<t>:status:<state>`, `t:<t>:timer`,
@@ -75,6 +76,8 @@ export interface RedisKeys {
   readonly notifySettings: string;
   claim(token: string): string;
   rateLimit(bucket: string): string;
+  /** The tenant's duration model of one job kind (JSON). */
+  model(tenant: string, kind: string): string;
   readonly changesChannel: string;
 }
 
@@ -111,6 +114,7 @@ export function redisKeys(prefix: string): RedisKeys {
     notifySettings: `${prefix}dlv-settings`,
     claim: (token) => `${prefix}dlv-claim:${token}`,
     rateLimit: (bucket) => `${prefix}ratelimit:${bucket}`,
+    model: (tenant, kind) => `${prefix}t:${tenantKey(tenant)}:model:${kind}`,
     changesChannel: `${prefix}changes`,
   };
 }

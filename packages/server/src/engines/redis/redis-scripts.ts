@@ -15,7 +15,7 @@ export type ScriptName =
   | 'create-job' | 'create-batch' | 'list-jobs' | 'changed-since' | 'replace-job' | 'claim-due' | 'current-timer' | 'set-timer' | 'cleanup-expired' | 'count-jobs' | 'server-alive'
   | 'add-key' | 'revoke-key' | 'access-mode' | 'open-access'
   | 'enqueue-delivery' | 'claim-deliveries' | 'complete-delivery' | 'list-deliveries' | 'ensure-setting'
-  | 'take-token'; // prettier-ignore
+  | 'take-token' | 'swap-model'; // prettier-ignore
 
 interface Script {
   command: string;

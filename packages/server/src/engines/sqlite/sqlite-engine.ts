@@ -14,6 +14,7 @@ import type { Engine } from '../engine.js';
 import { SqliteDeliveryStore } from './sqlite-delivery-store.js';
 import { SqliteJobStore } from './sqlite-job-store.js';
 import { SqliteKeyStore } from './sqlite-key-store.js';
+import { SqliteModelStore } from './sqlite-model-store.js';
 import { SqliteRetention } from './sqlite-retention.js';
 
 /** Options of {@link openSqliteEngine}. */
@@ -51,6 +52,7 @@ export function openSqliteEngine(options: SqliteEngineOptions): Engine {
     deliveries,
     limiter,
     feed,
+    models: new SqliteModelStore(db),
     persistent: !memory,
     details: memory ? { database: ':memory:' } : { dataDir: options.dataDir },
     async prune(now, limit) {

@@ -50,9 +50,9 @@ interface Row {
 /** The members of a reported job kept in the `work` column: read and written whole, never filtered on. */
 type Work = Pick<
   JobRecord,
-  'startedAt' | 'heartbeatAt' | 'reportedAt' | 'reportSeq' | 'receipts' | 'progress' | 'message' | 'result' | 'error' | 'heartbeatTimeoutMs' | 'expiresAt' | 'webhookEvents'
+  'startedAt' | 'heartbeatAt' | 'reportedAt' | 'reportSeq' | 'receipts' | 'progress' | 'message' | 'result' | 'error' | 'heartbeatTimeoutMs' | 'expiresAt' | 'webhookEvents' | 'kind' | 'size'
 >;
-const WORK_KEYS = ['startedAt', 'heartbeatAt', 'reportedAt', 'reportSeq', 'receipts', 'progress', 'message', 'result', 'error', 'heartbeatTimeoutMs', 'expiresAt', 'webhookEvents'] as const;
+const WORK_KEYS = ['startedAt', 'heartbeatAt', 'reportedAt', 'reportSeq', 'receipts', 'progress', 'message', 'result', 'error', 'heartbeatTimeoutMs', 'expiresAt', 'webhookEvents', 'kind', 'size'] as const;
 
 /** A job row as an array, in {@link COLUMNS} order: raw rows skip building an object with named keys per read. */
 type RawRow = [
