@@ -10,7 +10,8 @@
  *   snippet's `baseUrl`) is replaced by a free one, the same one for each doc port; the quick
  *   start's 8080 is the server this test starts with `npm start -- --port <free>`, and
  *   `JOBWAIT_URL` points the CLI's default (http://127.0.0.1:8080) at it.
- * - `jw_…` stands for the key the last `keys create` printed, `job_…` for the last job id printed.
+ * - `jw_…` stands for the key the last `keys create` printed, `job_…` for the last job id printed,
+ *   `jwr_…` for the last report token printed (`jobwait start --reported`).
  * - A bare `jobwait` or `jobwait-server` is the installed command: node_modules/.bin is first on
  *   PATH, as under `npm run`. npx runs offline: a missing link fails instead of fetching a package.
  * - A command that starts a server (`npm start`, `jobwait-server`, `jobwait serve` without
@@ -56,6 +57,7 @@ const ports = new Map<number, number>();
 const servers: Background[] = [];
 let lastKey: string | undefined;
 let lastJob: string | undefined;
+let lastReportToken: string | undefined;
 
 /** The free port standing for the doc's `port`. */
 async function portFor(port: number): Promise<number> {
@@ -146,7 +148,7 @@ function startsServer(command: string): boolean {
 async function withPlaceholders(doc: DocCommand): Promise<string> {
   const comment = /\s#\s.*$/.exec(doc.command)?.[0] ?? '';
   let command = doc.command.slice(0, doc.command.length - comment.length);
-  for (const [placeholder, value, what] of [['jw_…', lastKey, 'key'], ['job_…', lastJob, 'job id']] as const) {
+  for (const [placeholder, value, what] of [['jw_…', lastKey, 'key'], ['job_…', lastJob, 'job id'], ['jwr_…', lastReportToken, 'report token']] as const) {
     if (!command.includes(placeholder)) continue;
     assert.ok(value, `${doc.where}: \`${placeholder}\` but no command before it printed a ${what}`);
     command = command.replaceAll(placeholder, value);
@@ -179,6 +181,7 @@ async function runDocCommand(doc: DocCommand): Promise<void> {
   }
   lastKey = /\bjw_[A-Za-z0-9]+_[A-Za-z0-9_-]+/.exec(result.stdout)?.[0] ?? lastKey;
   lastJob = /\bjob_[0-9A-Z]{26}\b/.exec(result.stdout)?.[0] ?? lastJob;
+  lastReportToken = /\bjwr_[A-Za-z0-9_-]{43}\b/.exec(result.stdout)?.[0] ?? lastReportToken;
 }
 
 /** The README's client snippet: the first ```ts block of its client section. */

@@ -117,6 +117,53 @@ describe('jobwait commands against a real server', () => {
       await client.cancelJob(job.id);
     });
 
+    it('--reported prints the id and the report token on one line; the token works for jobwait report and complete', async () => {
+      const r = await run(['start', '--reported', '--heartbeat-timeout', '30', '--job-timeout', '600', '--url', url]);
+      assert.equal(r.code, EXIT.ok, r.err);
+      const match = /^(job_[0-9A-Z]{26}) (jwr_[A-Za-z0-9_-]{43})\n$/.exec(r.out);
+      assert.ok(match, r.out);
+      const [, id, token] = match as unknown as [string, string, string];
+      const job = await client.getJob(id);
+      assert.equal(job.status, 'pending');
+      assert.equal(job.duration, undefined);
+      assert.equal(job.heartbeatTimeoutSeconds, 30);
+      assert.equal(job.timeoutSeconds, 600);
+      assert.equal((await run(['report', id, '--token', token, '--progress', '40%', '--message', 'halfway', '--url', url])).code, EXIT.ok);
+      assert.equal((await run(['complete', id, '--token', token, '--result', '{"url":"https://cdn.example/a.mp4"}', '--url', url])).code, EXIT.ok);
+      const done = await client.getJob(id);
+      assert.equal(done.status, 'completed');
+      assert.deepEqual(done.result, { url: 'https://cdn.example/a.mp4' });
+      assert.equal(done.message, 'halfway');
+    });
+
+    it('--reported --json prints the created job with its token; --wait says the token on stderr and follows the job', async () => {
+      const r = await run(['start', '--reported', '--json', '--url', url]);
+      assert.equal(r.code, EXIT.ok, r.err);
+      const job = oneJson<Job & { reportToken?: string }>(r.out);
+      assert.match(job.reportToken ?? '', /^jwr_/);
+      assert.equal(job.etaMs, undefined);
+      // --wait: the command says the token on stderr, the worker (here) completes with it, the command ends with it.
+      const out = new CaptureStream(false);
+      const err = new CaptureStream(false);
+      const waiting = runCli(['start', '--reported', '--wait', '--url', url], { out, err }, {}, new AbortController().signal);
+      const until = Date.now() + 20_000;
+      let said: RegExpExecArray | null = null;
+      while (!(said = /^started (job_[0-9A-Z]{26}) \(reported; report token (jwr_[A-Za-z0-9_-]{43})\)$/m.exec(err.text))) {
+        if (Date.now() > until) throw new Error(`no token said: ${err.text}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await client.reporter(said[1]!, said[2]!).complete('done', { message: 'dubbed' });
+      assert.equal(await waiting, EXIT.ok, err.text);
+      assert.match(nonEmptyLines(out.text).at(-1)!, /completed/);
+    });
+
+    it('refuses a duration with --reported, --outcome with --reported, and --heartbeat-timeout without it', async () => {
+      for (const argv of [['start', '5', '--reported'], ['start', '--reported', '--outcome', 'error'], ['start', '5', '--heartbeat-timeout', '3'], ['start']]) {
+        const r = await run([...argv, '--url', url]);
+        assert.equal(r.code, EXIT.usage, `${argv.join(' ')}: ${r.err}`);
+      }
+    });
+
     it('--wait prints plain lines (no escape codes) ending with the completed line, exit 0', async () => {
       const r = await run(['start', '0.2', '--wait', '--url', url]);
       assert.equal(r.code, EXIT.ok, r.err);
