@@ -11,6 +11,7 @@ const runs = [
   ['bench:dashboard', full ? [] : ['--quick']],
   ['bench:webhooks', []],
   ['bench:retention', full ? [] : ['--quick']],
+  ['bench:predict', []],
 ];
 let failed = 0;
 for (const [script, args] of runs) {

@@ -8,6 +8,8 @@ import type { Transport } from '../http/transport.js';
 import { Deadline } from '../wait/deadline.js';
 import { LONG_POLL_SECONDS, followLooks, holdSeconds, longPoll, type Look, type LongPollAnswer } from '../wait/long-poll.js';
 import type { ScheduleOptions } from '../wait/schedule.js';
+import { EndDistribution, isEndPrediction } from '../wait/end-distribution.js';
+import { nextPredictedDelay, normalizePredictedScheduleOptions, type NormalizedPredictedScheduleOptions, type PredictedScheduleOptions } from '../wait/predicted-schedule.js';
 import { sleep, throwIfAborted } from '../wait/sleep.js';
 import { isJob, isTerminal, type Job } from './job.js';
 import { streamJob } from './job-stream.js';
@@ -36,6 +38,8 @@ export interface WaitForJobOptions {
   strategy?: WaitStrategy | undefined;
   /** Shape of the schedule used when the server gives no hint. */
   schedule?: ScheduleOptions | undefined;
+  /** Shape of the schedule used when the server predicts the end from history (docs/predicted-waits.md). */
+  predictedSchedule?: PredictedScheduleOptions | undefined;
   /**
    * Seconds a long-poll asks the server to hold (the server caps it at 60).
    * @default 30
@@ -88,6 +92,7 @@ class JobWaiter {
   /** The newest version handed to `onUpdate`. */
   private reported = 0;
   private readonly path: string;
+  private readonly predicted: NormalizedPredictedScheduleOptions;
 
   constructor(
     private readonly transport: Transport,
@@ -97,6 +102,7 @@ class JobWaiter {
     private readonly longPollSeconds: number,
   ) {
     this.path = `/v1/jobs/${encodeURIComponent(id)}`;
+    this.predicted = normalizePredictedScheduleOptions(options.predictedSchedule);
   }
 
   /** One GET of the job, held by the server for up to `hold` seconds (0: a plain GET). */
@@ -105,7 +111,8 @@ class JobWaiter {
     const untilFinal = this.options.onUpdate === undefined;
     const answer = await longPoll(this.transport, { path: this.path, holdSeconds: hold, etag: this.etag, untilFinal, signal: this.options.signal, deadline: this.deadline });
     const job = this.read(answer);
-    const eta = etaOf(job);
+    // A known end (timer, worker ETA), else when history says the end becomes likely.
+    const eta = etaOf(job) ?? predictedDelay(job, this.predicted);
     // Refused a hold, look again when the server said (or at the ETA, if that comes first).
     const hintMs = answer.holdRefused
       ? Math.max(REFUSED_HOLD_MIN_MS, Math.min(eta ?? Number.POSITIVE_INFINITY, answer.retryAfterMs ?? Number.POSITIVE_INFINITY))
@@ -179,6 +186,19 @@ const DEADLINE = Symbol('deadline');
 
 /** Shortest pause after a refused hold: a job at its ETA but not yet final must not make the look loop spin. */
 const REFUSED_HOLD_MIN_MS = 250;
+
+/**
+ * When to look next at a pending job whose end the server predicts from history
+ * (`expectedEnd.basis: 'history'`): the prediction-driven schedule, in milliseconds (finer than
+ * `Retry-After`'s whole seconds, from the same rule). Undefined without a usable prediction.
+ */
+function predictedDelay(job: Job, options: NormalizedPredictedScheduleOptions): number | undefined {
+  const end = job.expectedEnd;
+  if (job.status !== 'pending' || end?.basis !== 'history' || end.length === undefined || typeof end.ageMs !== 'number' || !isEndPrediction(end.length)) return undefined;
+  // Past every length the history holds, the prediction says nothing: Retry-After decides.
+  if (!new EndDistribution(end.length, end.ageMs).usable) return undefined;
+  return nextPredictedDelay({ waitedMs: end.ageMs, attempt: 0, prediction: { ageMs: end.ageMs, length: end.length } }, options);
+}
 
 /**
  * The body's exact ETA, when it has a usable one: better than `Retry-After`'s whole seconds. A

@@ -32,7 +32,7 @@ export interface PredictedScheduleOptions {
   /**
    * Cap of what one look is worth, in milliseconds of expected lateness: on long jobs a look is
    * still cheap next to a minute of delay.
-   * @default 2000
+   * @default 1500
    */
   maxLookWorthMs?: number;
   /**
@@ -55,7 +55,7 @@ export type NormalizedPredictedScheduleOptions = Required<PredictedScheduleOptio
 export const PREDICTED_SCHEDULE_DEFAULTS: NormalizedPredictedScheduleOptions = Object.freeze({
   minDelayMs: 500,
   lookWorthShare: 0.02,
-  maxLookWorthMs: 2000,
+  maxLookWorthMs: 1500,
   maxRelativeDelay: 2,
   maxDelayMs: MAX_TIMER_DELAY_MS,
 });
