@@ -12,6 +12,7 @@ const runs = [
   ['bench:webhooks', []],
   ['bench:retention', full ? [] : ['--quick']],
   ['bench:predict', []],
+  ['bench:report', full ? [] : ['--quick']],
 ];
 let failed = 0;
 for (const [script, args] of runs) {

@@ -228,6 +228,12 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
     openapi: {
       openapi: '3.1.0',
       info: { title: 'jobwait', version: '0.1.0', description: 'Start long-running jobs and learn the moment they finish: long-poll, server-sent events, ETA hints.' },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: "an API key (jw_…); not needed while the server runs open (no key was ever created)" },
+          reportToken: { type: 'http', scheme: 'bearer', description: "a job's report token (jwr_…), from the answer of the create of a job without duration: the worker's capability for that one job" },
+        },
+      },
     },
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });

@@ -5,6 +5,7 @@
  * this route follows `--max-result-bytes`, while other routes keep `--body-limit`.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
 import type { ReportTokens } from '../auth/report-token.js';
 import {
   BadRequestError,
@@ -34,7 +35,16 @@ export interface ReportRoutesOptions {
   policy?: RateLimitPolicy | undefined;
 }
 
-const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 413: ProblemSchema, 429: ProblemSchema };
+/** A 409 of a report: the problem, and the job as it ended (or was canceled), so the worker knows what became of it. */
+const ReportConflictSchema = Type.Object(
+  { ...ProblemSchema.properties, job: Type.Unsafe<unknown>({ $ref: 'Job#' }) },
+  {
+    additionalProperties: true,
+    description: 'code JOBWAIT_ERR_JOB_FINISHED (a different final report), JOBWAIT_ERR_JOB_CANCELED (stop working) or JOBWAIT_ERR_JOB_SIMULATED (a timer), with the job',
+  },
+);
+
+const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ReportConflictSchema, 413: ProblemSchema, 429: ProblemSchema };
 
 /** Registers the report route. */
 export async function reportRoutes(app: FastifyInstance, options: ReportRoutesOptions): Promise<void> {
@@ -59,6 +69,7 @@ export async function reportRoutes(app: FastifyInstance, options: ReportRoutesOp
           'A progress or heartbeat older (by `at`) than the last applied is ignored.',
         params: JobParams,
         body: ReportBody,
+        security: [{ reportToken: [] }],
         response: { 200: { $ref: 'Job#' }, ...problems },
       },
     },
