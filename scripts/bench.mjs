@@ -13,6 +13,7 @@ const runs = [
   ['bench:retention', full ? [] : ['--quick']],
   ['bench:predict', []],
   ['bench:report', full ? [] : ['--quick']],
+  ['bench:many', []],
 ];
 let failed = 0;
 for (const [script, args] of runs) {
