@@ -42,6 +42,9 @@ const TAG = 'bench-many';
 const MIN_S = 1;
 const MAX_S = 30;
 const TARGET = { requests: 50, p99Ms: 20, perJobKb: 1 };
+/** The baseline's long-polls start this many at a time, this far apart (2 s for 10,000). */
+const STAGGER = 250;
+const STAGGER_MS = 50;
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const children = new Set<ChildProcess>();
@@ -156,15 +159,32 @@ interface Side {
   heldJobs: number;
   errors: string[];
   seconds: number;
+  /** Waiting requests by answer status (or failure). */
+  statuses: string;
+  /** The server's wake-delay histogram: bucket bounds of its p50 and p99, ms. */
+  serverDelay: { p50: number; p99: number; count: number };
 }
 
 /** A client that counts its requests other than creates. */
+/** Statuses of the waiting requests' answers (and failures), for the run's notes. */
+const answers = new Map<string, number>();
+
 function countingClient(url: string): { client: JobwaitClient; waiting: () => number } {
   let waiting = 0;
-  const counting: FetchLike = (input, init) => {
+  answers.clear();
+  const counting: FetchLike = async (input, init) => {
     const method = init.method ?? 'GET';
-    if (!(method === 'POST' && /\/v1\/(batches|jobs)$/.test(new URL(input).pathname))) waiting++;
-    return fetch(input, init);
+    const create = method === 'POST' && /\/v1\/(batches|jobs)$/.test(new URL(input).pathname);
+    if (!create) waiting++;
+    try {
+      const response = await fetch(input, init);
+      if (!create) answers.set(String(response.status), (answers.get(String(response.status)) ?? 0) + 1);
+      return response;
+    } catch (error) {
+      const name = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+      answers.set(name, (answers.get(name) ?? 0) + 1);
+      throw error;
+    }
   };
   return { client: new JobwaitClient({ baseUrl: url, fetch: counting, requestTimeoutMs: 120_000 }), waiting: () => waiting };
 }
@@ -182,7 +202,7 @@ async function createAll(client: JobwaitClient): Promise<Job[]> {
 
 /** Samples the server's memory once the wait is held (~2 s after it opened), with how many jobs were pending then. */
 async function sampleHeld(server: Server, openedAt: number, pending: () => number): Promise<{ rssKb: number; liveKb: number; held: number }> {
-  await sleep(Math.max(0, openedAt + 2000 - Date.now()));
+  await sleep(Math.max(0, openedAt + 2000 + (JOBS / STAGGER) * STAGGER_MS - Date.now()));
   const held = pending();
   return { rssKb: rssKb(server.pid), liveKb: await server.liveKb(), held };
 }
@@ -217,7 +237,9 @@ async function runSet(bin: string): Promise<Side> {
       else delays.push(at - dueAt);
     }
     const held = await sample;
+    const serverDelay = await serverWakeDelay(server.url, 'sse');
     return {
+      serverDelay,
       name: 'one waitForJobs({tag}) stream',
       requests: waiting() - requestsBefore,
       delays: delays.sort((a, b) => a - b),
@@ -230,6 +252,7 @@ async function runSet(bin: string): Promise<Side> {
       heldJobs: held.held,
       errors: errors.slice(0, 5),
       seconds: (Date.now() - started) / 1000,
+      statuses: [...answers].map(([status, n]) => `${status}: ${n}`).join(', '),
     };
   } finally {
     await server.stop();
@@ -255,8 +278,10 @@ async function runSeparate(bin: string): Promise<Side> {
     let received = 0;
     const sample = sampleHeld(server, openedAt, () => JOBS - received);
     await Promise.all(
-      jobs.map(async (job) => {
+      jobs.map(async (job, i) => {
         const dueAt = Date.parse(job.dueAt!);
+        // Opened STAGGER at a time: 10,000 connections at once overflow the server's accept backlog (resets, then backoff).
+        await sleep(Math.floor(i / STAGGER) * STAGGER_MS);
         try {
           const done = await client.waitForJob(job.id, { strategy: 'long-poll', timeoutMs: (MAX_S + 60) * 1000 });
           const at = Date.now();
@@ -271,7 +296,9 @@ async function runSeparate(bin: string): Promise<Side> {
       }),
     );
     const held = await sample;
+    const serverDelay = await serverWakeDelay(server.url, 'long-poll');
     return {
+      serverDelay,
       name: `${JOBS.toLocaleString('en')} waitForJob long-polls`,
       requests: waiting() - requestsBefore,
       delays: delays.sort((a, b) => a - b),
@@ -284,10 +311,26 @@ async function runSeparate(bin: string): Promise<Side> {
       heldJobs: held.held,
       errors: errors.slice(0, 5),
       seconds: (Date.now() - started) / 1000,
+      statuses: [...answers].map(([status, n]) => `${status}: ${n}`).join(', '),
     };
   } finally {
     await server.stop();
   }
+}
+
+/**
+ * The server's own view of the delay: the bucket bound of `jobwait_wake_delay_seconds{transport}`
+ * (from a job's end to the write that tells a held waiter) under which 50 % and 99 % of the observations fall.
+ */
+async function serverWakeDelay(url: string, transport: 'sse' | 'long-poll'): Promise<{ p50: number; p99: number; count: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const buckets: [number, number][] = [];
+  for (const match of text.matchAll(new RegExp(`^jobwait_wake_delay_seconds_bucket\\{le="([^"]+)",transport="${transport}"\\} (\\d+)`, 'gm'))) {
+    buckets.push([match[1] === '+Inf' ? Infinity : Number(match[1]) * 1000, Number(match[2])]);
+  }
+  const count = buckets.at(-1)?.[1] ?? 0;
+  const bound = (p: number): number => buckets.find(([, n]) => n >= (p / 100) * count)?.[0] ?? Number.NaN;
+  return { p50: bound(50), p99: bound(99), count };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -320,22 +363,28 @@ async function main(): Promise<void> {
   };
   const mark = (ok: boolean): string => (ok ? 'pass' : '**FAIL**');
   const row = (side: Side): string =>
-    `| ${side.name} | ${fmt(side.requests)} | ${fmt(percentile(side.delays, 50))} / ${fmt(percentile(side.delays, 99))} / ${fmt(side.delays.at(-1) ?? Number.NaN)} ms | ${fmt(side.perJobKb, 2)} KB live heap; ${fmt(side.rssPerJobKb, 2)} KB RSS (${fmt(side.rssBeforeMiB, 1)} → ${fmt(side.rssHeldMiB, 1)} MiB) | ${fmt(side.heldJobs)} | ${fmt(side.received)} (${fmt(side.endedBefore)} before the wait) | ${side.errors.length} |`;
+    `| ${side.name} | ${fmt(side.requests)} | ${fmt(percentile(side.delays, 50))} / ${fmt(percentile(side.delays, 99))} / ${fmt(side.delays.at(-1) ?? Number.NaN)} ms | ≤ ${fmt(side.serverDelay.p50)} / ≤ ${fmt(side.serverDelay.p99)} ms | ${fmt(side.perJobKb, 2)} KB live heap; ${fmt(side.rssPerJobKb, 2)} KB RSS (${fmt(side.rssBeforeMiB, 1)} → ${fmt(side.rssHeldMiB, 1)} MiB) | ${fmt(side.heldJobs)} | ${fmt(side.received)} (${fmt(side.endedBefore)} before the wait) | ${side.errors.length} |`;
   const noisy = Math.max(load[0]!, loadAfter[0]!) > cpus().length;
   const markdown = `## Many jobs at once (\`npm run bench:many\`)
 
 ${fmt(JOBS)} jobs of ${MIN_S}–${MAX_S} s (uniform, seeded), created with \`createJobs\` in batches of ${BATCH} sharing one tag,
 waited on by one client; then, on a fresh server, the same jobs each waited on with its own
 \`waitForJob(id, {strategy: 'long-poll'})\`. Rate limit off; SQLite; server and client in separate processes on 127.0.0.1.
-Delay = when the client had the ended job − its \`dueAt\` (same clock), for the jobs that ended after the wait opened;
+Delay = when the client had the ended job − its \`dueAt\` (same clock), for the jobs that ended after the wait opened; the server's
+wake delay is its \`jobwait_wake_delay_seconds\` histogram (end → the write that tells the waiter; bucket bounds). The baseline's
+long-polls open ${STAGGER} at a time, ${STAGGER_MS} ms apart: all at once, they overflow the accept backlog (resets, backoff).
 memory per waited job = (server's live memory ~2 s into the wait − before it) / jobs still pending then, where live memory is
 V8 heap used + external right after a full GC in the server (\`bench/heap-probe.mjs\`, SIGUSR2); VmRSS grown per job is shown
 too, but reads low whenever the heap the creates grew has room left (sockets' kernel buffers are in neither).
 
-| waiting with | waiting requests (creates not counted) | delay p50 / p99 / max | server memory per waited job | jobs held then | jobs received | errors |
-|---|---|---|---|---|---|---|
+| waiting with | waiting requests (creates not counted) | delay p50 / p99 / max (client) | server's wake delay p50 / p99 | server memory per waited job | jobs held then | jobs received | errors |
+|---|---|---|---|---|---|---|---|
 ${row(set)}
 ${row(separate)}
+
+The server observed ${fmt(separate.serverDelay.count)} of the ${fmt(JOBS)} long-polls held before their job ended (the rest reached it
+after the end: one client process opening ${fmt(JOBS)} requests, each answered at once then) and ${fmt(set.serverDelay.count)} ends sent on the set's stream.
+Waiting requests by answer: set ${set.statuses}; long-polls ${separate.statuses}.
 
 Targets for the set wait: waiting requests <= ${TARGET.requests}: ${mark(pass.requests)}; delay p99 <= ${TARGET.p99Ms} ms: ${mark(pass.p99)};
 memory <= ${TARGET.perJobKb} KB per waited job: ${mark(pass.memory)}.
@@ -351,7 +400,7 @@ Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, load average ${load[0
 
 function print(side: Side): void {
   console.log(
-    `  ${side.name}: ${fmt(side.received)} received (${side.endedBefore} ended before the wait), ${fmt(side.requests)} waiting requests, delay p50 ${fmt(percentile(side.delays, 50))} ms p99 ${fmt(percentile(side.delays, 99))} ms max ${fmt(side.delays.at(-1) ?? Number.NaN)} ms; RSS ${fmt(side.rssBeforeMiB, 1)} → ${fmt(side.rssHeldMiB, 1)} MiB with ${fmt(side.heldJobs)} held: ${fmt(side.perJobKb, 2)} KB live heap, ${fmt(side.rssPerJobKb, 2)} KB RSS per job; errors ${side.errors.join('; ') || 'none'}`,
+    `  ${side.name}: ${fmt(side.received)} received (${side.endedBefore} ended before the wait), ${fmt(side.requests)} waiting requests, delay p50 ${fmt(percentile(side.delays, 50))} ms p99 ${fmt(percentile(side.delays, 99))} ms max ${fmt(side.delays.at(-1) ?? Number.NaN)} ms; RSS ${fmt(side.rssBeforeMiB, 1)} → ${fmt(side.rssHeldMiB, 1)} MiB with ${fmt(side.heldJobs)} held: ${fmt(side.perJobKb, 2)} KB live heap, ${fmt(side.rssPerJobKb, 2)} KB RSS per job; errors ${side.errors.join('; ') || 'none'}; answers ${side.statuses}; server wake delay p50 ≤ ${fmt(side.serverDelay.p50)} ms, p99 ≤ ${fmt(side.serverDelay.p99)} ms (${fmt(side.serverDelay.count)})`,
   );
 }
 
