@@ -188,6 +188,52 @@ describe('dashboard in Chromium', { timeout: 120_000 }, () => {
     }
   });
 
+  test("shows a reported job's progress and message as its worker reports, its result as a link only when it is an http(s) URL, and its error", async () => {
+    const server = await startTestServer({ store: 'memory', rateLimit: 0 });
+    let context: BrowserContext | undefined;
+    try {
+      context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+      const page = await context.newPage();
+      const errors = watchForErrors(page);
+      await page.goto(`${server.url}/`);
+      await page.waitForSelector('#connection[data-state="live"]');
+      const create = async (): Promise<{ id: string; reportToken: string }> =>
+        (await (await fetch(`${server.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).json()) as { id: string; reportToken: string };
+      const report = async (job: { id: string; reportToken: string }, body: object): Promise<void> => {
+        const res = await fetch(`${server.url}/v1/jobs/${job.id}/reports`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${job.reportToken}` }, body: JSON.stringify(body) });
+        assert.equal(res.status, 200);
+      };
+      const linked = await create();
+      const unsafe = await create();
+      const failed = await create();
+      await waitForStatus(page, failed.id, 'pending');
+      assert.match((await row(page, linked.id).locator('.job-state').textContent()) ?? '', /Waiting for a worker/);
+
+      await report(linked, { event: 'progress', progress: 0.42, message: 'transcribing talk.mp4' });
+      await page.waitForFunction((id) => /42 % · transcribing talk\.mp4/.test(document.querySelector(`li.job[data-id="${id}"] .job-state`)?.textContent ?? ''), linked.id);
+      assert.equal(await row(page, linked.id).locator('progress').evaluate((bar) => (bar as HTMLProgressElement).value), 0.42);
+
+      await report(linked, { event: 'completed', result: { url: 'https://cdn.example/talk.fr.mp4', language: 'fr' } });
+      await report(unsafe, { event: 'completed', result: 'javascript:alert(document.domain)' });
+      await report(failed, { event: 'failed', error: { code: 'TRANSCODE', message: 'codec not supported' } });
+      await waitForStatus(page, linked.id, 'completed');
+      await waitForStatus(page, unsafe.id, 'completed');
+      await waitForStatus(page, failed.id, 'error');
+      const link = row(page, linked.id).locator('.job-result a');
+      assert.equal(await link.getAttribute('href'), 'https://cdn.example/talk.fr.mp4');
+      assert.equal(await link.textContent(), 'https://cdn.example/talk.fr.mp4');
+      assert.equal(await link.getAttribute('rel'), 'noopener noreferrer');
+      assert.equal(await row(page, unsafe.id).locator('.job-result a').count(), 0, 'a javascript: URL is no link');
+      assert.equal(await row(page, unsafe.id).locator('.job-result').textContent(), 'Result: javascript:alert(document.domain)');
+      assert.match((await row(page, failed.id).locator('.job-state').textContent()) ?? '', /codec not supported \(TRANSCODE\)/);
+      assert.equal(await row(page, failed.id).locator('.job-result').isHidden(), true);
+      assert.deepEqual(errors, []);
+    } finally {
+      await context?.close();
+      await server.close();
+    }
+  });
+
   test('asks for an API key on a 401, keeps it, and sends it as a Bearer header', async () => {
     const key = generateApiKey();
     const server = await startTestServer({ apiKeys: [key.key] });

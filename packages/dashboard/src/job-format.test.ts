@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Job } from '@jobwait/client';
-import { clockSkew, describeState, formatDuration, matchesFilter, parseDuration, progressAt, remainingAt } from './job-format.js';
+import { clockSkew, describeState, formatDuration, matchesFilter, parseDuration, progressAt, remainingAt, resultDisplay } from './job-format.js';
 
 const T0 = Date.parse('2026-01-01T12:00:00.000Z');
 
@@ -74,12 +74,37 @@ describe('words', () => {
     assert.equal(describeState(job(), 3200, time), '3.2 s left');
     assert.equal(describeState(job(), 0, time), 'Finishing…');
     assert.equal(describeState(job({ status: 'completed', updatedAt: '2026-01-01T12:00:10.000Z' }), 0, time), 'Completed at 12:00:10');
-    assert.equal(describeState(job({ status: 'error', error: { code: 'x', message: 'boom' } }), 0, time), 'Failed at 12:00:00: boom');
+    assert.equal(describeState(job({ status: 'error', error: { code: 'x', message: 'boom' } }), 0, time), 'Failed at 12:00:00: boom (x)');
+    assert.equal(describeState(job({ status: 'error', error: { code: 'JOB_FAILED', message: 'the simulated job failed' } }), 0, time), 'Failed at 12:00:00: the simulated job failed');
     assert.equal(describeState(job({ status: 'canceled' }), 0, time), 'Canceled at 12:00:00');
   });
 
   test('reads the duration field, refusing what the server would refuse', () => {
     assert.deepEqual(parseDuration(' 2.5 '), { seconds: 2.5 });
     for (const text of ['', '0', '-1', 'abc', 'Infinity', 'NaN']) assert.ok('error' in parseDuration(text), text);
+  });
+});
+
+describe("resultDisplay", () => {
+  test('links an http(s) URL, given as the result or as its url member', () => {
+    assert.deepEqual(resultDisplay('https://cdn.example/a.mp4'), { href: 'https://cdn.example/a.mp4', text: 'https://cdn.example/a.mp4' });
+    assert.deepEqual(resultDisplay({ url: 'http://cdn.example/b.mp4', language: 'fr' }), { href: 'http://cdn.example/b.mp4', text: 'http://cdn.example/b.mp4' });
+  });
+
+  test('never links another scheme: javascript:, data:, file: and relative paths stay text', () => {
+    for (const value of ['javascript:alert(1)', ' JavaScript:alert(1)', 'data:text/html,<script>alert(1)</script>', 'file:///etc/passwd', '/relative/path', '//cdn.example/x']) {
+      const shown = resultDisplay(value);
+      assert.ok(shown && !('href' in shown), value);
+      assert.equal(shown.text, value);
+    }
+    assert.ok(!('href' in (resultDisplay({ url: 'javascript:alert(1)' }) ?? {})));
+  });
+
+  test('shows other results as text (JSON), cut at 200 characters, and nothing without a result', () => {
+    assert.deepEqual(resultDisplay({ words: 120 }), { text: '{"words":120}' });
+    assert.deepEqual(resultDisplay(42), { text: '42' });
+    assert.equal(resultDisplay('x'.repeat(300))?.text.length, 201);
+    assert.equal(resultDisplay(undefined), undefined);
+    assert.equal(resultDisplay(null), undefined);
   });
 });

@@ -76,12 +76,48 @@ export function describeState(job: Job, remainingMs: number, formatTime: (iso: s
     case 'completed':
       return `Completed at ${formatTime(job.updatedAt)}`;
     case 'error':
-      return `Failed at ${formatTime(job.updatedAt)}${job.error?.message ? `: ${job.error.message}` : ''}`;
+      // A worker's own code says what failed (TRANSCODE, JOBWAIT_ERR_JOB_STALLED); 0.1.0's simulated failure says it in words.
+      return `Failed at ${formatTime(job.updatedAt)}${job.error?.message ? `: ${job.error.message}` : ''}${job.error?.code && job.error.code !== 'JOB_FAILED' ? ` (${job.error.code})` : ''}`;
     case 'canceled':
       return `Canceled at ${formatTime(job.updatedAt)}`;
     default:
       return '';
   }
+}
+
+/** Longest result text shown in a row (the whole result is in the API). */
+const RESULT_TEXT_CHARS = 200;
+
+/** How a row shows a completed job's result: a link for an http(s) URL, else its text. */
+export type ResultDisplay = { href: string; text: string } | { text: string };
+
+/**
+ * A job's `result` for its row: a link when it is an http(s) URL (the string itself, or its `url`
+ * member), else its text (a string as is, anything else as JSON), cut at 200 characters;
+ * `undefined` without a result. Only http: and https: become links (never `javascript:`, `data:`…).
+ * @example resultDisplay('https://cdn.example/a.mp4') // {href: 'https://cdn.example/a.mp4', text: 'https://cdn.example/a.mp4'}
+ */
+export function resultDisplay(result: unknown): ResultDisplay | undefined {
+  if (result === undefined || result === null) return undefined;
+  const candidate = typeof result === 'string' ? result : typeof result === 'object' && !Array.isArray(result) ? (result as { url?: unknown }).url : undefined;
+  const href = typeof candidate === 'string' ? httpUrl(candidate) : undefined;
+  if (href) return { href, text: cut(candidate as string) };
+  return { text: cut(typeof result === 'string' ? result : JSON.stringify(result)) };
+}
+
+/** `text` as an absolute http(s) URL, normalized; `undefined` for anything else. */
+function httpUrl(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    return undefined;
+  }
+  return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : undefined;
+}
+
+function cut(text: string): string {
+  return text.length > RESULT_TEXT_CHARS ? `${text.slice(0, RESULT_TEXT_CHARS)}…` : text;
 }
 
 /** True when `job` shows under `filter`. */

@@ -5,7 +5,7 @@
  * as many rows as the jobs given, and callers give a bounded number.
  */
 import type { Job } from '@jobwait/client';
-import { describeState, formatDuration, progressAt, ranMs, remainingAt, STATUS_LABELS } from './job-format.js';
+import { describeState, formatDuration, progressAt, ranMs, remainingAt, resultDisplay, STATUS_LABELS } from './job-format.js';
 
 /** Options of {@link JobListView}. */
 export interface JobListViewOptions {
@@ -29,6 +29,8 @@ interface Row {
   meta: HTMLElement;
   progress: HTMLProgressElement;
   state: HTMLElement;
+  /** A completed job's result: a link for an http(s) URL, else text; hidden without one. */
+  result: HTMLElement;
   cancel: HTMLButtonElement;
   cancelLabel: HTMLElement;
 }
@@ -131,6 +133,7 @@ export class JobListView {
     if (!pending && row.cancel.contains(document.activeElement)) row.li.focus();
     if (row.cancel.hidden === pending) row.cancel.hidden = !pending;
     this.updateProgress(row, job, now, skewMs);
+    updateResult(row.result, job.result);
   }
 
   private updateProgress(row: Row, job: Job, now: number, skewMs: number): void {
@@ -168,6 +171,10 @@ function createRow(job: Job): Row {
   const state = document.createElement('p');
   state.className = 'job-state';
 
+  const result = document.createElement('p');
+  result.className = 'job-result';
+  result.hidden = true;
+
   const cancel = document.createElement('button');
   cancel.type = 'button';
   cancel.className = 'button button-quiet button-small cancel';
@@ -175,8 +182,8 @@ function createRow(job: Job): Row {
   cancelLabel.className = 'visually-hidden';
   cancel.append('Cancel', cancelLabel);
 
-  li.append(head, progress, state, cancel);
-  return { job, li, badge, id, watch, meta, progress, state, cancel, cancelLabel };
+  li.append(head, progress, state, result, cancel);
+  return { job, li, badge, id, watch, meta, progress, state, result, cancel, cancelLabel };
 }
 
 /** Points a new or reused row at `job`'s id. */
@@ -189,6 +196,26 @@ function bindRow(row: Row, job: Job): void {
   row.cancelLabel.textContent = ` job ${job.id}`;
   // A reused bar starts where this job is, not where the last one was.
   row.progress.value = 0;
+}
+
+/** Shows `value` (a job's result) in `element`: built from text nodes and one checked link, never from HTML. */
+function updateResult(element: HTMLElement, value: unknown): void {
+  const shown = resultDisplay(value);
+  const key = shown ? ('href' in shown ? `a ${shown.href} ${shown.text}` : `t ${shown.text}`) : '';
+  if (element.dataset.shown === key) return;
+  element.dataset.shown = key;
+  element.hidden = !shown;
+  if (!shown) return void element.replaceChildren();
+  const label = document.createElement('span');
+  label.className = 'job-result-label';
+  label.textContent = 'Result: ';
+  if (!('href' in shown)) return void element.replaceChildren(label, shown.text);
+  const link = document.createElement('a');
+  link.href = shown.href;
+  link.textContent = shown.text;
+  link.target = '_blank';
+  link.rel = 'noopener noreferrer';
+  element.replaceChildren(label, link);
 }
 
 function setText(element: HTMLElement, text: string): void {
