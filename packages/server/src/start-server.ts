@@ -36,10 +36,10 @@ export async function startServer(config: ServerConfig, handleSignals = true, de
       closing = true;
       app.log.info({ signal }, 'shutting down: draining held requests');
       close().then(
-        () => process.exit(0),
+        () => exitAfterLog(app, 0),
         (error: unknown) => {
           app.log.error({ err: error }, 'shutdown failed');
-          process.exit(1);
+          exitAfterLog(app, 1);
         },
       );
     };
@@ -47,4 +47,19 @@ export async function startServer(config: ServerConfig, handleSignals = true, de
     process.once('SIGTERM', onSignal);
   }
   return { app, url, close };
+}
+
+/** Longest wait for the log's last lines before exiting anyway (a stuck pipe must not hold the process). */
+const LOG_FLUSH_TIMEOUT_MS = 2000;
+
+/**
+ * Exits once every line logged so far is written. pino's default destination writes
+ * asynchronously; exiting at once would flush what is buffered synchronously while an earlier
+ * write is still in flight, so a busy machine saw "stopped" before "shutting down".
+ */
+function exitAfterLog(app: FastifyInstance, code: number): void {
+  const flush = (app.log as Partial<{ flush(cb: (error?: Error) => void): void }>).flush;
+  if (typeof flush !== 'function') process.exit(code);
+  setTimeout(() => process.exit(code), LOG_FLUSH_TIMEOUT_MS).unref();
+  flush.call(app.log, () => process.exit(code));
 }
