@@ -26,7 +26,8 @@ async function jobwait(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ c
     const { stdout, stderr } = await run(process.execPath, ['--conditions=jobwait-source', '--import', 'tsx', 'packages/cli/src/bin.ts', ...args], {
       cwd: ROOT,
       env: { ...baseEnv, ...env },
-      timeout: 30_000,
+      // A CLI run through tsx can take tens of seconds on a busy 2-core machine.
+      timeout: 90_000,
     });
     return { code: 0, out: stdout, err: stderr };
   } catch (error) {

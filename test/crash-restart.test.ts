@@ -19,13 +19,13 @@ describe('crash and restart', () => {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('SIGKILL with 200 waiters: nothing lost, every wait ends right after the restart', { timeout: 120_000 }, async () => {
+  it('SIGKILL with 200 waiters: nothing lost, every wait ends right after the restart', { timeout: 240_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'jobwait-crash-'));
     dirs.push(dir);
     const port = await freePort();
     const args = ['--data-dir', dir, '--rate-limit', '0'];
     const first = await spawnServer(port, args);
-    const client = new JobwaitClient({ baseUrl: first.url, retry: { limit: 30, baseDelayMs: 50, maxDelayMs: 1000 } });
+    const client = new JobwaitClient({ baseUrl: first.url, retry: { limit: 120, baseDelayMs: 50, maxDelayMs: 1000 } });
     const wanted = Array.from({ length: 200 }, (_, i) => ({ duration: 1 + (i % 4) * 0.75, outcome: i % 5 === 0 ? ('error' as const) : ('completed' as const) }));
     const jobs = await Promise.all(wanted.map((input) => client.createJob(input)));
     const waits = jobs.map((job, i) =>
