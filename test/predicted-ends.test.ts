@@ -3,17 +3,19 @@
  * at creation; a cold kind says so; completed reported jobs teach the kind's model in the engine,
  * so a restarted server (SQLite) or another instance (Redis) predicts alike (each server here opens
  * the engine anew: a server closes its engine); the view carries the
- * expected end with its basis, never a passed prediction as 0; overdue past p99 × 1.5.
+ * expected end with its basis, never a passed prediction as 0; overdue past p99 × 1.5, counted in
+ * /metrics and announced by an opt-in job.overdue webhook.
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { CreatedJob, Job } from '@jobwait/client';
 import { buildServer, type Engine } from '@jobwait/server';
 import { openTestEngine, type TestEngine } from './helpers/engines.js';
+import { startWebhookReceiver } from './helpers/webhook-receiver.js';
 
 /** A server on `engine` with a clock the test moves. */
 async function startServer(engine: Engine, clock: { now: number }): Promise<{ url: string; close: () => Promise<void> }> {
-  const app = await buildServer({ store: 'memory', logLevel: 'silent', rateLimit: 0 }, { engine, now: () => clock.now });
+  const app = await buildServer({ store: 'memory', logLevel: 'silent', rateLimit: 0, webhookAllowHosts: ['127.0.0.1'], webhookRetryScheduleMs: [20, 20] }, { engine, now: () => clock.now });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return { url, close: () => app.close() };
 }
@@ -126,6 +128,29 @@ for (const kind of ['sqlite', 'redis'] as const) {
       assert.equal(job.expectedEnd?.basis, 'history');
       assert.equal(job.expectedEnd?.samples, 60);
       assert.ok(job.expectedEnd!.p50Ms! >= 8000 && job.expectedEnd!.p50Ms! <= 12_000, `p50 ${job.expectedEnd!.p50Ms}`);
+    });
+
+    test('a job past p99 × 1.5 is counted in /metrics once and announced by its opt-in job.overdue webhook', async (t) => {
+      const receiver = await startWebhookReceiver();
+      t.after(() => receiver.close());
+      const server = await startServer(opened.reopen(), clock);
+      t.after(server.close);
+      const quiet = await create(server.url, { kind: 'transcode', size: 1 });
+      const loud = await create(server.url, { kind: 'transcode', size: 1, webhookEvents: ['job.overdue'], callbackUrl: `${receiver.url}/overdue` });
+      assert.equal(loud.status, 201);
+      clock.now += 60_000;
+      const overdueCount = async (): Promise<number> => {
+        const text = await (await fetch(`${server.url}/metrics`)).text();
+        return Number(/^jobwait_jobs_overdue_total (\d+)/m.exec(text)?.[1] ?? 0);
+      };
+      while ((await overdueCount()) < 2 || receiver.received.length < 1) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(await overdueCount(), 2);
+      assert.equal(receiver.received.length, 1);
+      const payload = JSON.parse(receiver.received[0]!.body) as { type: string; data: Job };
+      assert.equal(payload.type, 'job.overdue');
+      assert.equal(payload.data.id, loud.job.id);
+      assert.equal(payload.data.expectedEnd?.overdue, true);
+      assert.equal((await read(server.url, quiet.job.id)).job.expectedEnd?.overdue, true);
     });
 
     test('each tenant and kind learns apart: another kind stays cold', async (t) => {

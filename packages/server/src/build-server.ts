@@ -45,6 +45,7 @@ import { setWaitRoutes } from './routes/set-wait-routes.js';
 import { jobCountRoutes } from './routes/job-count-routes.js';
 import { jobRoutes } from './routes/job-routes.js';
 import { reportRoutes } from './routes/report-routes.js';
+import { OverdueWatch } from './predict/overdue-watch.js';
 import { Predictor } from './predict/predictor.js';
 import { generateReportSecret, ReportTokens } from './auth/report-token.js';
 import { notifyRoutes } from './routes/notify-routes.js';
@@ -181,6 +182,12 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
   app.decorate('retention', retention);
   service.onJobCreated(() => metrics.jobsCreated.inc());
   service.onJobFinal(async (job) => void metrics.jobsFinished.inc({ outcome: job.state }));
+  // Jobs of a known kind running past p99 × the overdue factor: counted, and announced to those who asked.
+  const overdue = new OverdueWatch(service, predictor, (job, view) => {
+    metrics.jobsOverdue.inc();
+    return notify.jobOverdue(job, view);
+  }, app.log);
+  service.onJobCreated(overdue.jobCreated);
   metrics.countWaiters({ longPoll: () => service.heldWaits(), sse: () => hub.size });
   metrics.countDeliveries(() => notify.dispatcher.stats());
   // Held long-polls and streams, per key and in total, within what the process's descriptors allow.
@@ -296,6 +303,7 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
     await notify.stop();
   });
   app.addHook('onClose', async () => {
+    overdue.close();
     requestLog.close();
     stopWatchingConnections();
     await engine.close();

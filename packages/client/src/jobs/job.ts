@@ -96,8 +96,8 @@ export interface CreateJobInput {
   heartbeatTimeoutSeconds?: number;
   /** Reported jobs: fail as `JOBWAIT_ERR_JOB_EXPIRED` when still pending this long after creation (default: the server's). */
   timeoutSeconds?: number;
-  /** Extra webhook events: `job.progress`, at most every 500 ms per job. */
-  webhookEvents?: 'job.progress'[];
+  /** Extra webhook events: `job.progress`, at most every 500 ms per job; `job.overdue`, once, when a job of a known kind runs past its predicted p99 by the server's overdue factor. */
+  webhookEvents?: ('job.progress' | 'job.overdue')[];
   /** Webhook target for this job's final state. */
   callbackUrl?: string;
   /** Email address told of the final state. */

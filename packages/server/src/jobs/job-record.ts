@@ -35,8 +35,8 @@ export interface JobRecord extends JobLifecycle {
   size?: number | undefined;
   /** Not stored: what the server knows of the job's kind, attached for a read by predict/predictor.ts. */
   history?: AttachedHistory | undefined;
-  /** Extra webhook events asked for at creation (`job.progress`); final events always go out. */
-  webhookEvents?: readonly 'job.progress'[] | undefined;
+  /** Extra webhook events asked for at creation (`job.progress`, `job.overdue`); final events always go out. */
+  webhookEvents?: readonly ('job.progress' | 'job.overdue')[] | undefined;
   /** The store's revision of the record, for compare-and-set writes (not shown; a heartbeat moves it too). */
   rev?: number | undefined;
 }

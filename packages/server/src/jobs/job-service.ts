@@ -26,8 +26,8 @@ export interface NewJob {
   heartbeatTimeoutSeconds?: number | undefined;
   /** Reported jobs: a job not finished this long after creation fails as expired (default: the server's job timeout). */
   timeoutSeconds?: number | undefined;
-  /** Extra webhook events (`job.progress`). */
-  webhookEvents?: 'job.progress'[] | undefined;
+  /** Extra webhook events (`job.progress`, `job.overdue`). */
+  webhookEvents?: ('job.progress' | 'job.overdue')[] | undefined;
   callbackUrl?: string | undefined;
   notifyEmail?: string | undefined;
   metadata?: Record<string, unknown> | undefined;

@@ -86,6 +86,12 @@ export class ServerMetrics implements WaitObserver {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
+  /** `jobwait_jobs_overdue_total`: jobs of a known kind that ran past their kind's p99 by the overdue factor, once per job (by the instance that created it). */
+  readonly jobsOverdue = new Counter({
+    name: 'jobwait_jobs_overdue_total',
+    help: "Jobs that ran past their kind's predicted p99 by the overdue factor (counted once per job by the instance that created it)",
+    registers: [this.registry],
+  });
   /** Each ingest source's state and lag, read at scrape time. */
   private ingestStatus: () => SourceStatus[] = () => [];
   /** `jobwait_ingest_source_up{source}`: 1 while the source consumes, 0 while it connects or reconnects. */

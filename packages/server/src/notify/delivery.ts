@@ -20,7 +20,7 @@ export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'disabled';
 export type FinalJobEvent = 'job.completed' | 'job.failed' | 'job.canceled';
 
 /** Events a delivery is about: a final state, or (opt-in, webhooks only) a reported job's progress. */
-export type JobEvent = FinalJobEvent | 'job.progress';
+export type JobEvent = FinalJobEvent | 'job.progress' | 'job.overdue';
 
 /** Where a webhook endpoint came from: the job's `callbackUrl`, or the tenant's default endpoint. */
 export type EndpointSource = 'job' | 'tenant';
@@ -94,6 +94,11 @@ export function jobEventOf(status: Exclude<JobStatus, 'pending'>): FinalJobEvent
  */
 export function deliveryId(kind: DeliveryKind, jobId: string, event: FinalJobEvent): string {
   return `${kind === 'webhook' ? 'msg' : 'eml'}_${jobId}_${event.slice('job.'.length)}`;
+}
+
+/** Stable id of a job's one `job.overdue` webhook: `msg_<jobid>_overdue`. */
+export function overdueDeliveryId(jobId: string): string {
+  return `msg_${jobId}_overdue`;
 }
 
 /** Stable id of the `job.progress` webhook of one version of a job: `msg_<jobid>_progress_<version>`. */

@@ -4,8 +4,8 @@
  * to its `notifyEmail`. Enqueueing is a store insert; sending happens in the
  * dispatcher, so the API is never slowed by a receiver.
  */
-import { jobView, type JobRecord } from '../jobs/job-record.js';
-import { deliveryId, jobEventOf, progressDeliveryId, type DeliveryKind, type EndpointSource, type FinalJobEvent, type WebhookPayload } from './delivery.js';
+import { jobView, type JobRecord, type JobView } from '../jobs/job-record.js';
+import { deliveryId, jobEventOf, overdueDeliveryId, progressDeliveryId, type DeliveryKind, type EndpointSource, type FinalJobEvent, type WebhookPayload } from './delivery.js';
 import type { DeliveryStore, NewDelivery } from './delivery-store.js';
 import type { DefaultEndpointLookup } from './webhook-secrets.js';
 
@@ -75,6 +75,33 @@ export class JobNotifier {
       tenant: job.tenant,
       jobId: job.id,
       event: 'job.progress',
+      payload: JSON.stringify(payload),
+      target: endpoint.url,
+      source: endpoint.source,
+      status: 'pending',
+      createdAt: now,
+      nextAttemptAt: now,
+    });
+    if (enqueued) this.options.enqueued();
+    return enqueued;
+  }
+
+  /**
+   * Enqueues the one `job.overdue` webhook of a pending job that asked for it, with the view that
+   * shows it overdue (`view`). Idempotent per job; false when nothing was enqueued.
+   */
+  async jobOverdue(job: JobRecord, view: JobView): Promise<boolean> {
+    if (!job.webhookEvents?.includes('job.overdue') || view.status !== 'pending') return false;
+    const endpoint = await this.webhookTarget(job);
+    if (!endpoint || (await this.store.isEndpointDisabled(job.tenant, endpoint.url))) return false;
+    const now = this.now();
+    const payload: WebhookPayload = { type: 'job.overdue', timestamp: new Date(now).toISOString(), data: view };
+    const enqueued = await this.store.enqueue({
+      id: overdueDeliveryId(job.id),
+      kind: 'webhook',
+      tenant: job.tenant,
+      jobId: job.id,
+      event: 'job.overdue',
       payload: JSON.stringify(payload),
       target: endpoint.url,
       source: endpoint.source,

@@ -5,7 +5,7 @@
  * the job service and the server's life (start on ready, drain on close).
  */
 import type { FastifyBaseLogger } from 'fastify';
-import type { JobRecord } from '../jobs/job-record.js';
+import type { JobRecord, JobView } from '../jobs/job-record.js';
 import { OPEN_TENANT } from '../auth/access-control.js';
 import type { DeliveryKind, DeliveryStatus } from './delivery.js';
 import type { DeliverySender } from './delivery-sender.js';
@@ -107,6 +107,9 @@ export class Notifications {
     this.progress.finished(job.id);
     return this.notifier.jobFinal(job);
   };
+
+  /** Enqueues the opt-in `job.overdue` webhook of a job its view shows overdue (once per job). */
+  readonly jobOverdue = (job: JobRecord, view: JobView): Promise<boolean> => this.notifier.jobOverdue(job, view);
 
   /** The handler for `JobService.onJobChanged`: a `job.progress` webhook now or at the end of the job's interval. */
   readonly jobChanged = (job: JobRecord): void => this.progress.changed(job);

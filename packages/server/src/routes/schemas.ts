@@ -125,7 +125,11 @@ export const CreateJobBody = Type.Object(
       Type.Number({ exclusiveMinimum: 0, maximum: 31_536_000, description: "reported jobs: fail as JOBWAIT_ERR_JOB_EXPIRED when still pending this long after creation (default: the server's --job-timeout)" }),
     ),
     webhookEvents: Type.Optional(
-      Type.Array(Type.Literal('job.progress'), { maxItems: 1, uniqueItems: true, description: 'extra webhook events: job.progress at most every 500 ms per job (final events always go out)' }),
+      Type.Array(Type.Union([Type.Literal('job.progress'), Type.Literal('job.overdue')]), {
+        maxItems: 2,
+        uniqueItems: true,
+        description: 'extra webhook events: job.progress at most every 500 ms per job; job.overdue once when a job of a known kind runs past its p99 by the overdue factor (final events always go out)',
+      }),
     ),
     callbackUrl: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, pattern: '^https?://' })),
     notifyEmail: Type.Optional(Type.String({ minLength: 3, maxLength: 254, pattern: '^[^@\\s]+@[^@\\s]+$' })),
@@ -237,8 +241,8 @@ export const DeliverySchema = Type.Object(
   {
     id: Type.String({ description: 'stable across attempts; the webhook-id header', examples: ['msg_job_01JDQ3M8Z4X5Y6V7W8T9S0R1Q2_completed'] }),
     kind: Type.Union([Type.Literal('webhook'), Type.Literal('email')]),
-    event: Type.Union([Type.Literal('job.completed'), Type.Literal('job.failed'), Type.Literal('job.canceled'), Type.Literal('job.progress')], {
-      description: 'job.progress only for jobs created with webhookEvents ["job.progress"] (webhooks, at most one per job per --progress-webhook-interval-ms)',
+    event: Type.Union([Type.Literal('job.completed'), Type.Literal('job.failed'), Type.Literal('job.canceled'), Type.Literal('job.progress'), Type.Literal('job.overdue')], {
+      description: 'job.progress only for jobs created with webhookEvents ["job.progress"] (webhooks, at most one per job per --progress-webhook-interval-ms); job.overdue only for jobs created with webhookEvents ["job.overdue"]',
     }),
     target: Type.String({ description: 'URL (webhook) or address (email)' }),
     source: Type.Union([Type.Literal('job'), Type.Literal('tenant')], { description: "the job's callbackUrl/notifyEmail, or the key's default endpoint" }),
