@@ -14,6 +14,7 @@ const runs = [
   ['bench:predict', []],
   ['bench:report', full ? [] : ['--quick']],
   ['bench:many', []],
+  ['bench:ingest', full ? [] : ['--quick']],
 ];
 let failed = 0;
 for (const [script, args] of runs) {

@@ -1,7 +1,7 @@
 /**
- * A RabbitMQ queue as a source (AMQP 0-9-1, amqplib). Messages are applied one after another in
- * delivery order, at most `prefetch` delivered ahead; each is acknowledged after its report
- * committed (or its dead letter was confirmed by the broker on the dead-letter queue). When
+ * A RabbitMQ queue as a source (AMQP 0-9-1, amqplib). Messages are applied in delivery order, in
+ * batches of what arrived meanwhile (at most `prefetch` delivered ahead), one commit per batch;
+ * each is acknowledged after its report committed (or its dead letter was confirmed by the broker on the dead-letter queue). When
  * applying fails (the store is down) or the connection drops, the connection is closed and made
  * again with backoff: the broker delivers every unacknowledged message again, and a message
  * applied before the drop is then a duplicate (its id is in the job's receipts).
@@ -83,20 +83,30 @@ export class AmqpSource implements IngestSource {
       await channel.assertQueue(queue, { durable: true });
       await channel.assertQueue(deadLetterQueue, { durable: true });
       await channel.prefetch(prefetch);
-      let chain = Promise.resolve();
-      // Once one message could not be applied, the rest of this connection's deliveries wait for the next one.
+      // Deliveries wait here until the batch before them is committed and acknowledged; what came in
+      // meanwhile (up to `prefetch`) is applied as the next batch, in one commit.
+      let waiting: ConsumeMessage[] = [];
+      let draining: Promise<void> | undefined;
+      // Once a batch could not be applied, the rest of this connection's deliveries wait for the next one.
       let broken = false;
+      const drain = async (): Promise<void> => {
+        while (waiting.length > 0 && !broken) {
+          const batch = waiting;
+          waiting = [];
+          if (!(await this.deliver(channel, batch))) {
+            broken = true;
+            close();
+          }
+        }
+        draining = undefined;
+      };
       const { consumerTag } = await channel.consume(
         queue,
         (delivery) => {
           if (delivery === null) return close(); // the queue was deleted: consume it again once it is back
-          chain = chain.then(async () => {
-            if (broken) return;
-            if (!(await this.deliver(channel, delivery))) {
-              broken = true;
-              close();
-            }
-          });
+          waiting.push(delivery);
+          // One turn later: deliveries that arrived in the same read join the batch.
+          draining ??= new Promise<void>((resolve) => setImmediate(resolve)).then(drain);
         },
         { noAck: false },
       );
@@ -114,7 +124,7 @@ export class AmqpSource implements IngestSource {
       if (this.abort.signal.aborted) {
         // Stop taking deliveries, let the one being applied finish and be acknowledged, then leave.
         await channel.cancel(consumerTag).catch(() => {});
-        await chain;
+        await draining;
       }
     } finally {
       clearInterval(lagTimer);
@@ -123,22 +133,34 @@ export class AmqpSource implements IngestSource {
     }
   }
 
-  /** Applies one delivery and acknowledges it; false when it could not (left for redelivery). */
-  private async deliver(channel: ConfirmChannel, delivery: ConsumeMessage): Promise<boolean> {
+  /**
+   * Applies a batch of deliveries (one commit) and acknowledges the committed ones with one `ack`
+   * (all up to the last: earlier deliveries on this channel are all acknowledged already); false
+   * when the store failed, leaving the rest for redelivery.
+   */
+  private async deliver(channel: ConfirmChannel, batch: readonly ConsumeMessage[]): Promise<boolean> {
     try {
-      const result = await this.handle(delivery.content);
-      if (result.kind === 'dead-letter') await this.deadLetter(channel, delivery, result.reason, result.detail);
-      channel.ack(delivery);
-      this.tally.record(result);
-      return true;
+      const { results, error } = await this.handle(batch.map((delivery) => delivery.content));
+      let deadLetters = 0;
+      results.forEach((result, i) => {
+        if (result.kind === 'dead-letter') {
+          this.deadLetter(channel, batch[i]!, result.reason, result.detail);
+          deadLetters++;
+        }
+      });
+      if (deadLetters > 0) await channel.waitForConfirms();
+      if (results.length > 0) channel.ack(batch[results.length - 1]!, true);
+      for (const result of results) this.tally.record(result);
+      if (error !== undefined) this.lastError = (error as Error).message;
+      return error === undefined;
     } catch (error) {
       this.lastError = (error as Error).message;
       return false;
     }
   }
 
-  /** Publishes `delivery` on the dead-letter queue with its reason, and waits for the broker's confirm. */
-  private async deadLetter(channel: ConfirmChannel, delivery: ConsumeMessage, reason: string, detail: string): Promise<void> {
+  /** Publishes `delivery` on the dead-letter queue with its reason (the caller waits for the broker's confirms). */
+  private deadLetter(channel: ConfirmChannel, delivery: ConsumeMessage, reason: string, detail: string): void {
     const headers = { 'x-jobwait-reason': reason, 'x-jobwait-detail': detail.slice(0, 1000), 'x-jobwait-source': this.name, 'x-jobwait-queue': this.config.queue };
     (channel as Channel).sendToQueue(this.config.deadLetterQueue, delivery.content, {
       persistent: true,
@@ -146,7 +168,6 @@ export class AmqpSource implements IngestSource {
       ...(delivery.properties.messageId === undefined ? {} : { messageId: delivery.properties.messageId as string }),
       ...(delivery.properties.contentType === undefined ? {} : { contentType: delivery.properties.contentType as string }),
     });
-    await channel.waitForConfirms();
   }
 }
 

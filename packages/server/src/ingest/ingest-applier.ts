@@ -8,6 +8,7 @@
 import { JOB_ID_PATTERN } from '../jobs/job-id.js';
 import type { JobService, NewJob } from '../jobs/job-service.js';
 import type { Report } from '../jobs/transition.js';
+import { BatchCommitError } from '../store/job-store.js';
 import { parseIngestMessage, type DeadLetterReason, type IngestMessage } from './ingest-message.js';
 
 /** External ids resolved to job ids kept in memory: a job's id never changes, so a hit saves the store's claim. */
@@ -37,6 +38,24 @@ export class IngestApplier {
   private readonly externalIds = new Map<string, string>();
 
   constructor(private readonly options: IngestApplierOptions) {}
+
+  /**
+   * Applies `bodies` in order, as one group commit where the store has one; each result is known
+   * committed once this resolves. A store failure stops the batch: the results so far (committed)
+   * come back with the error, so the source acknowledges those and leaves the rest.
+   */
+  async applyBatch(bodies: readonly (Buffer | string)[], tenants: ReadonlySet<string>): Promise<{ results: IngestResult[]; error?: unknown }> {
+    const results: IngestResult[] = [];
+    try {
+      await this.options.service.batch(async () => {
+        for (const body of bodies) results.push(await this.apply(body, tenants));
+      });
+      return { results };
+    } catch (error) {
+      // A failed commit stored none of them.
+      return { results: error instanceof BatchCommitError ? [] : results, error };
+    }
+  }
 
   /** Applies `body` for a source bound to `tenants`. */
   async apply(body: Buffer | string, tenants: ReadonlySet<string>): Promise<IngestResult> {

@@ -29,8 +29,11 @@ export interface SourceStatus extends SourceCounts {
   lastError?: string | undefined;
 }
 
-/** Applies one message's bytes; throws when the store failed (the message is then not acknowledged). */
-export type MessageHandler = (body: Buffer | string) => Promise<IngestResult>;
+/**
+ * Applies a batch of messages' bytes in order, as one commit. `results` are the committed ones, in
+ * order (acknowledge those); with `error`, the store failed and the rest must not be acknowledged.
+ */
+export type MessageHandler = (bodies: readonly (Buffer | string)[]) => Promise<{ results: IngestResult[]; error?: unknown }>;
 
 /** One configured queue. */
 export interface IngestSource {

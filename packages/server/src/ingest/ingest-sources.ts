@@ -19,7 +19,7 @@ export class IngestSources {
   constructor(configs: readonly IngestSourceConfig[], applier: IngestApplier, log: FastifyBaseLogger, observe?: ResultObserver) {
     this.sources = configs.map((config) => {
       const tenants = new Set(config.tenants);
-      const handle = (body: Buffer | string) => applier.apply(body, tenants);
+      const handle = (bodies: readonly (Buffer | string)[]) => applier.applyBatch(bodies, tenants);
       const tally = new SourceTally(config.name, log, observe);
       return config.kind === 'amqp' ? new AmqpSource(config, handle, tally) : new RedisStreamSource(config, handle, tally);
     });

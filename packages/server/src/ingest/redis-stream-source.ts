@@ -124,30 +124,39 @@ export class RedisStreamSource implements IngestSource {
   }
 
   /**
-   * Applies `entries` in order, then acknowledges the batch in one `XACK`. If one fails (the store is
-   * down), those before it are acknowledged and the error goes up: the rest stay pending and are
-   * read again after the reconnect.
+   * Applies `entries` in order as one commit, then adds their dead letters and acknowledges them in
+   * one round trip (`XADD`s, then one `XACK`). If the store fails, the entries committed before it
+   * are acknowledged and the error goes up: the rest stay pending and are read again after the reconnect.
    */
   private async process(redis: Redis, entries: readonly Entry[]): Promise<void> {
-    const done: string[] = [];
+    if (entries.length === 0) return;
+    const bodies = entries.map(([, fields]) => fieldOf(fields, 'message'));
+    const readable = bodies.filter((body): body is string => body !== undefined);
+    const { results: applied, error } = await this.handle(readable);
+    // Back in entry order: an entry without a `message` field is dead-lettered without being applied.
     const results: IngestResult[] = [];
-    try {
-      for (const [id, fields] of entries) {
-        const body = fieldOf(fields, 'message');
-        const result: IngestResult =
-          body === undefined ? { kind: 'dead-letter', reason: 'invalid_message', detail: 'the stream entry has no "message" field' } : await this.handle(body);
-        if (result.kind === 'dead-letter') {
-          await redis.xadd(this.config.deadLetterStream, '*', 'message', body ?? '', 'reason', result.reason, 'detail', result.detail.slice(0, 1000), 'source', this.name, 'entry', id);
-        }
-        done.push(id);
-        results.push(result);
-      }
-    } finally {
-      if (done.length > 0) {
-        await redis.xack(this.config.stream, this.config.group, ...done);
-        for (const result of results) this.tally.record(result);
-      }
+    let next = 0;
+    for (const body of bodies) {
+      if (body === undefined) results.push({ kind: 'dead-letter', reason: 'invalid_message', detail: 'the stream entry has no "message" field' });
+      else if (next < applied.length) results.push(applied[next++]!);
+      else break;
     }
+    if (results.length > 0) {
+      // Dead letters stored first, then the acknowledgement: a dead letter is never lost with its entry acknowledged.
+      const deadLetters = redis.pipeline();
+      results.forEach((result, i) => {
+        if (result.kind === 'dead-letter') {
+          deadLetters.xadd(this.config.deadLetterStream, '*', 'message', bodies[i] ?? '', 'reason', result.reason, 'detail', result.detail.slice(0, 1000), 'source', this.name, 'entry', entries[i]![0]);
+        }
+      });
+      if (deadLetters.length > 0) {
+        const failed = ((await deadLetters.exec()) ?? []).find(([replyError]) => replyError);
+        if (failed) throw failed[0];
+      }
+      await redis.xack(this.config.stream, this.config.group, ...entries.slice(0, results.length).map(([id]) => id));
+      for (const result of results) this.tally.record(result);
+    }
+    if (error !== undefined) throw error;
   }
 }
 

@@ -357,6 +357,11 @@ export class JobService {
     throw new Error(`jobwait: job ${id} kept changing during ${REPORT_TRIES} report attempts`);
   }
 
+  /** Runs `work` (reports, creates) as one group commit where the store has one (see JobStore.batch). */
+  batch<T>(work: () => Promise<T>): Promise<T> {
+    return this.store.batch ? this.store.batch(work) : work();
+  }
+
   /** The tenant's job, or `JobNotFoundError` (also for another tenant's job and for malformed ids). */
   async get(tenant: string, id: string): Promise<JobRecord> {
     const job = isJobId(id) ? await this.store.get(tenant, id) : undefined;

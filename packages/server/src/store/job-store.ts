@@ -70,6 +70,15 @@ export interface ReplaceOptions {
   final: boolean;
 }
 
+/** A {@link JobStore.batch} whose commit failed: nothing `work` wrote was stored. */
+export class BatchCommitError extends Error {
+  readonly code = 'JOBWAIT_ERR_BATCH_COMMIT';
+  constructor(cause: unknown) {
+    super(`the batch's commit failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    this.name = 'BatchCommitError';
+  }
+}
+
 /** Where jobs live. */
 export interface JobStore {
   /** Inserts `job`; with `idempotency`, atomically replays or refuses a repeated key instead. */
@@ -136,6 +145,12 @@ export interface JobStore {
   setCurrentTimer(tenant: string, id: string): Promise<void>;
   /** The tenant's current timer job, if one was started. */
   getCurrentTimer(tenant: string): Promise<JobRecord | undefined>;
+  /**
+   * Runs `work` with the writes it makes committed together, once it is done (a group commit: one
+   * commit for a batch of queue messages instead of one each). Whatever `work` wrote is committed
+   * even if it throws. Absent where each write is its own atomic step anyway (Redis scripts).
+   */
+  batch?<T>(work: () => Promise<T>): Promise<T>;
   /** Answers when the store is usable (for `/readyz`). */
   ping(): Promise<void>;
 }

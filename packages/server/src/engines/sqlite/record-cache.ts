@@ -47,6 +47,12 @@ export class RecordCache {
     this.timers.clear();
   }
 
+  /** Forgets everything (a transaction that failed to commit left records here that were never stored). */
+  clear(): void {
+    this.records.clear();
+    this.timers.clear();
+  }
+
   /** The cached record of job `id`, if any. */
   get(id: string): JobRecord | undefined {
     return this.records.get(id);
