@@ -11,7 +11,7 @@ export { JobwaitClient } from './jobs/jobwait-client.js';
 export { TimerClient, type TimerStatus, type TimerStatusOptions } from './timer/timer-client.js';
 export { poll, type PollOptions } from './wait/poll.js';
 export type { ClientOptions } from './client-options.js';
-export type { Batch, CreatedBatch, CreatedJob, CreateJobInput, Job, JobPage, JobStatus, SetCounts } from './jobs/job.js';
+export type { Batch, CreatedBatch, CreatedJob, CreateJobInput, DurationQuantiles, ExpectedEnd, Job, JobPage, JobStatus, SetCounts } from './jobs/job.js';
 export type { JobSet, JobsWait, WaitForJobsOptions } from './jobs/wait-for-jobs.js';
 export type { WaitForJobOptions, WaitStrategy } from './jobs/wait-for-job.js';
 export type { FailureInput, JobReporter, JobReporterOptions, ProgressDetails } from './report/job-reporter.js';

@@ -9,6 +9,7 @@
 export type { FetchLike } from './http/transport.js';
 export { STREAM_IDLE_TIMEOUT_MS } from './jobs/job-stream.js';
 export { isJob, isTerminal, type TerminalJobStatus } from './jobs/job.js';
+export { predictedRange } from './jobs/predicted-range.js';
 export {
   MAX_TIMER_DELAY_MS,
   RETRY_DEFAULTS,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Job } from '@jobwait/client';
-import { clockSkew, describeState, formatDuration, matchesFilter, parseDuration, progressAt, remainingAt, resultDisplay } from './job-format.js';
+import { clockSkew, describeState, formatDuration, matchesFilter, parseDuration, predictedSuffix, progressAt, remainingAt, resultDisplay } from './job-format.js';
 
 const T0 = Date.parse('2026-01-01T12:00:00.000Z');
 
@@ -106,5 +106,21 @@ describe("resultDisplay", () => {
     assert.equal(resultDisplay('x'.repeat(300))?.text.length, 201);
     assert.equal(resultDisplay(undefined), undefined);
     assert.equal(resultDisplay(null), undefined);
+  });
+});
+
+describe('predicted ends', () => {
+  const reported = (expectedEnd: NonNullable<Job['expectedEnd']>): Job => ({ id: 'job_1', status: 'pending', progress: 0, createdAt: '2026-12-01T10:00:00.000Z', updatedAt: '2026-12-01T10:00:00.000Z', version: 1, expectedEnd });
+
+  test('a reported job without its worker\'s estimate shows what history predicts, as a range', () => {
+    const job = reported({ basis: 'history', samples: 40, p50Ms: 100_000, p90Ms: 170_000, p99Ms: 240_000 });
+    assert.equal(predictedSuffix(job), ' · 2–3 min left');
+    assert.equal(describeState(job, 0, (iso) => iso), 'Waiting for a worker · 2–3 min left');
+    assert.equal(describeState({ ...job, startedAt: job.createdAt, message: 'Encoding' }, 0, (iso) => iso), 'Encoding · 2–3 min left');
+  });
+
+  test('overdue says so; a cold kind shows nothing', () => {
+    assert.equal(predictedSuffix(reported({ basis: 'history', samples: 80, overdue: true })), ' · overdue');
+    assert.equal(predictedSuffix(reported({ basis: 'history', cold: true, samples: 3 })), '');
   });
 });

@@ -3,6 +3,7 @@
  * the status filter, and the words shown for a job.
  */
 import type { Job, JobStatus } from '@jobwait/client';
+import { predictedRange } from '@jobwait/client/internal';
 
 /** Status filter of the list; `''` shows every job. */
 export type StatusFilter = JobStatus | '';
@@ -69,8 +70,8 @@ export function describeState(job: Job, remainingMs: number, formatTime: (iso: s
     case 'pending':
       if (job.duration === undefined) {
         // A reported job: what its worker last said, and its estimate when it gave one.
-        if (job.startedAt === undefined) return 'Waiting for a worker';
-        return `${job.message || 'Running'}${remainingMs > 0 ? ` · ${formatDuration(remainingMs)} left` : ''}`;
+        if (job.startedAt === undefined) return `Waiting for a worker${predictedSuffix(job)}`;
+        return `${job.message || 'Running'}${remainingMs > 0 ? ` · ${formatDuration(remainingMs)} left` : predictedSuffix(job)}`;
       }
       return remainingMs > 0 ? `${formatDuration(remainingMs)} left` : 'Finishing…';
     case 'completed':
@@ -83,6 +84,12 @@ export function describeState(job: Job, remainingMs: number, formatTime: (iso: s
     default:
       return '';
   }
+}
+
+/** What history predicts of a reported job with no estimate from its worker: ` · 2–3 min left`, ` · overdue`, or nothing. */
+export function predictedSuffix(job: Pick<Job, 'expectedEnd'>): string {
+  const range = predictedRange(job.expectedEnd);
+  return range === undefined ? '' : ` · ${range}`;
 }
 
 /** Longest result text shown in a row (the whole result is in the API). */

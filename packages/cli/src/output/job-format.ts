@@ -1,6 +1,7 @@
 /** Text forms of a job for people. */
 import type { Job } from '@jobwait/client';
 import { formatSeconds } from './progress-bar.js';
+import { predictedRange } from '@jobwait/client/internal';
 
 /** One line: id, status, progress or outcome, and the worker's message when it gave one. */
 export function jobLine(job: Job): string {
@@ -11,9 +12,10 @@ export function jobLine(job: Job): string {
   return `${job.id}  ${job.status.padEnd(9)} ${detail}`.trimEnd();
 }
 
-/** `ETA 4.2s`, or `ETA unknown` for a reported job whose worker gave no estimate. */
-export function etaText(job: Pick<Job, 'etaMs'>): string {
-  return job.etaMs === undefined ? 'ETA unknown' : `ETA ${formatSeconds(job.etaMs)}`;
+/** `ETA 4.2s`; for a reported job with no estimate, what history predicts (`2–3 min left`), else `ETA unknown`. */
+export function etaText(job: Pick<Job, 'etaMs' | 'expectedEnd'>): string {
+  if (job.etaMs !== undefined) return `ETA ${formatSeconds(job.etaMs)}`;
+  return predictedRange(job.expectedEnd) ?? 'ETA unknown';
 }
 
 /** A table of jobs, newest first. */

@@ -4,19 +4,21 @@
  */
 import type { Job } from '@jobwait/client';
 import type { Terminal } from './terminal.js';
+import { predictedRange } from '@jobwait/client/internal';
 
 /**
  * Renders one frame: `[#####.....]  42%  ETA 3.1s`. A timer moves on its own clock; a reported
- * job shows what its worker said (progress, message), and `ETA unknown` without an estimate.
+ * job shows what its worker said (progress, message), what history predicts (`2–3 min left`)
+ * without its estimate, and `ETA unknown` with neither.
  */
-export function renderBar(job: Pick<Job, 'status' | 'createdAt' | 'dueAt' | 'progress' | 'duration' | 'message'>, now: number, width: number): string {
+export function renderBar(job: Pick<Job, 'status' | 'createdAt' | 'dueAt' | 'progress' | 'duration' | 'message' | 'expectedEnd'>, now: number, width: number): string {
   const pending = job.status === 'pending';
   const due = job.dueAt === undefined ? undefined : Date.parse(job.dueAt);
   const timer = job.duration !== undefined && due !== undefined;
   const created = Date.parse(job.createdAt);
   const fraction = pending && timer ? Math.min(1, Math.max(0, (now - created) / Math.max(1, due - created))) : job.progress;
   let eta: string = job.status;
-  if (pending) eta = timer ? `ETA ${formatSeconds(Math.max(0, due - now))}` : due !== undefined && due > now ? `ETA ${formatSeconds(due - now)}` : 'ETA unknown';
+  if (pending) eta = timer ? `ETA ${formatSeconds(Math.max(0, due - now))}` : due !== undefined && due > now ? `ETA ${formatSeconds(due - now)}` : (predictedRange(job.expectedEnd) ?? 'ETA unknown');
   if (job.message) eta += `  ${job.message}`;
   const barWidth = Math.max(10, Math.min(40, width - 30));
   const filled = Math.round(fraction * barWidth);
