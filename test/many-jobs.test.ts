@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { buildServer, generateApiKey, type ServerOptions } from '@jobwait/server';
+import { deleteKeys, TEST_REDIS_URL, uniquePrefix } from './helpers/redis.js';
 
 interface Api {
   url: string;
@@ -258,6 +259,30 @@ describe('many jobs at once', () => {
     assert.equal(second.events.at(-1)!.event, 'end');
     const third = await readEvents(`${api.url}${watch.body.events}`, { 'last-event-id': String(Number(lastId(second.events)) + 10_000) });
     assert.equal(third.status, 204);
+  });
+
+  it('on Redis: a batch all or none and idempotent, its stream ends when all ended, another key sees none of it', async (t) => {
+    const alice = generateApiKey();
+    const bob = generateApiKey();
+    const prefix = uniquePrefix('many');
+    t.after(() => deleteKeys(prefix));
+    const api = await start(t, { store: 'redis', redisUrl: TEST_REDIS_URL, redisPrefix: prefix, apiKeys: [alice.key, bob.key] }, alice.key);
+    const bad = await api.call('POST', '/v1/batches', { tags: ['r'], jobs: [{ duration: 0.2 }, { duration: 1000 }] });
+    assert.deepEqual([bad.status, bad.body.errors[0].index], [400, 1]);
+    const body = { tags: ['r'], jobs: [{ duration: 0.2 }, { duration: 0.4, outcome: 'error' }, { timeoutSeconds: 0.6 }] };
+    const made = await api.call('POST', '/v1/batches', body, { 'idempotency-key': 'r-1' });
+    assert.equal(made.status, 201);
+    const again = await api.call('POST', '/v1/batches', body, { 'idempotency-key': 'r-1' });
+    assert.equal(again.body.batch.id, made.body.batch.id);
+    const ids: string[] = made.body.jobs.map((job: { id: string }) => job.id);
+    assert.equal((await api.as(bob.key).call('POST', '/v1/jobs/lookup', { ids })).body.jobs.length, 0);
+    const { events } = await readEvents(`${api.url}/v1/batches/${made.body.batch.id}/events`, { authorization: `Bearer ${alice.key}` });
+    assert.deepEqual(
+      events.filter((event) => event.event === 'job').map((event) => event.data.id).sort(),
+      [...ids].sort(),
+    );
+    assert.deepEqual(events.at(-1)!.data, { total: 3, pending: 0, completed: 1, error: 2, canceled: 0, progress: 1 });
+    assert.equal((await api.call('GET', '/v1/jobs/counts?tag=r')).body.total, 3);
   });
 
   it('long-polls a set until any change, any end, or all have ended', async (t) => {
