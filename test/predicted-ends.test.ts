@@ -130,6 +130,23 @@ for (const kind of ['sqlite', 'redis'] as const) {
       assert.ok(job.expectedEnd!.p50Ms! >= 8000 && job.expectedEnd!.p50Ms! <= 12_000, `p50 ${job.expectedEnd!.p50Ms}`);
     });
 
+    test("a job's event stream carries its expected end too", async (t) => {
+      const server = await startServer(opened.reopen(), clock);
+      t.after(server.close);
+      const { job } = await create(server.url, { kind: 'transcode', size: 1 });
+      assert.equal(job.expectedEnd?.basis, 'history');
+      const controller = new AbortController();
+      t.after(() => controller.abort());
+      const response = await fetch(`${server.url}/v1/jobs/${job.id}/events`, { signal: controller.signal });
+      const reader = response.body!.getReader();
+      let text = '';
+      while (!/^data: .*$/m.test(text)) text += new TextDecoder().decode((await reader.read()).value);
+      const streamed = JSON.parse(/^data: (.*)$/m.exec(text)![1]!) as Job;
+      assert.equal(streamed.expectedEnd?.basis, 'history');
+      assert.ok(streamed.expectedEnd!.p50Ms! >= 1);
+      controller.abort();
+    });
+
     test('a job past p99 × 1.5 is counted in /metrics once and announced by its opt-in job.overdue webhook', async (t) => {
       const receiver = await startWebhookReceiver();
       t.after(() => receiver.close());

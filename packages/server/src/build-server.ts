@@ -253,7 +253,7 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
     await api.register(timerRoutes, { ...limits, held });
     await api.register(jobRoutes, { ...limits, predictor, reportTokens, refuseCallbackUrl: (url: string) => notify.refuseCallbackUrl(url), waits: metrics, held });
     await api.register(jobCountRoutes, { service });
-    await api.register(eventRoutes, { service, hub, retryMs: SSE_RETRY_MS, waits: metrics, held });
+    await api.register(eventRoutes, { service, hub, retryMs: SSE_RETRY_MS, waits: metrics, held, predictor });
     await api.register(batchRoutes, { ...limits, batchBodyLimit: opts.batchBodyLimit, reportTokens, refuseCallbackUrl: (url: string) => notify.refuseCallbackUrl(url) });
     await api.register(setWaitRoutes, { ...limits, hub, retryMs: SSE_RETRY_MS, waits: metrics, held });
     await api.register(notifyRoutes, { service, deliveries: notify.deliveries, secrets: notify.secrets });

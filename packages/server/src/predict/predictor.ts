@@ -49,6 +49,20 @@ export class Predictor {
     return { ...job, history: { model, options: this.options } };
   }
 
+  /**
+   * {@link attach} without waiting, for event streams: the model this instance already holds (a
+   * stale one starts a fresh read for the next event); `job` itself when it holds none yet.
+   */
+  attachCached(job: JobRecord): JobRecord {
+    if (job.kind === undefined || job.state !== 'pending' || !isReported(job)) return job;
+    const key = cacheKey(job.tenant, job.kind);
+    const cached = this.cache.get(key);
+    if (!cached || this.now() - cached.at >= MODEL_TTL_MS) {
+      this.model(job.tenant, job.kind).catch((error: unknown) => this.log.debug({ err: error, kind: job.kind }, 'reading a duration model failed'));
+    }
+    return cached ? { ...job, history: { model: cached.model, options: this.options } } : job;
+  }
+
   /** Teaches the model of `job`'s kind how long it took, when a worker completed it (not a failure, a stall or an expiry). */
   async learn(job: JobRecord): Promise<void> {
     if (job.kind === undefined || job.state !== 'completed' || !isReported(job)) return;

@@ -4,6 +4,7 @@
  * dashboard). Both subscribe to the change feed before reading the state.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Predictor } from '../predict/predictor.js';
 import type { JobChange } from '../feed/change-feed.js';
 import type { SseHub, SseStream } from '../http/sse-hub.js';
 import { jobBody } from '../http/job-answer.js';
@@ -28,6 +29,8 @@ export interface EventRoutesOptions {
   waits?: WaitObserver | undefined;
   /** Streams held at once, per key and in total: past a limit a stream is refused (429/503). */
   held?: HeldConnections | undefined;
+  /** Attaches what this instance holds of a job's kind, so streamed views show its expected end. */
+  predictor?: Predictor | undefined;
 }
 
 /** Jobs replayed at most on a `/v1/events` resume. */
@@ -37,7 +40,9 @@ const streamResponse = { 200: { description: 'text/event-stream of `job` events'
 
 /** Registers the event-stream routes. */
 export async function eventRoutes(app: FastifyInstance, options: EventRoutesOptions): Promise<void> {
-  const { service, hub, retryMs, waits, held } = options;
+  const { service, hub, retryMs, waits, held, predictor } = options;
+  /** `job` with its kind's history when this instance holds it (a stream never waits for a read). */
+  const withHistory = (job: JobRecord): JobRecord => (predictor ? predictor.attachCached(job) : job);
   /** The stream's hold, taken before anything else (nothing is subscribed when it is refused). */
   const holdStream = (request: FastifyRequest): Hold => (held ? holdFor(held, request, 'sse') : NO_LIMIT);
   /** Observes the wake delay of a final state a stream opened at `openedAt` just sent. */
@@ -72,7 +77,7 @@ export async function eventRoutes(app: FastifyInstance, options: EventRoutesOpti
         if (version > sent) {
           sent = version;
           // Every stream of a job is handed the same record when it settles: its JSON is made once (jobBody).
-          const event = { id: String(version), event: 'job', data: jobBody(job, now) };
+          const event = { id: String(version), event: 'job', data: jobBody(withHistory(job), now) };
           sentFinal(status, updatedAt, openedAt, now);
           if (final) return stream.end(event);
           stream.send(job.id, event);
@@ -127,7 +132,7 @@ export async function eventRoutes(app: FastifyInstance, options: EventRoutesOpti
         const now = service.now();
         const { updatedAt, status } = effectiveState(job, now);
         if (!stream || stream.isClosed) return;
-        stream.send(job.id, { id: String(updatedAt), event: 'job', data: jobBody(job, now) });
+        stream.send(job.id, { id: String(updatedAt), event: 'job', data: jobBody(withHistory(job), now) });
         sentFinal(status, updatedAt, openedAt, now);
       };
       let unsubscribe: () => void;
