@@ -267,6 +267,33 @@ describe('reported jobs across a restart, and a 0.1.0 data file', () => {
     }
   });
 
+  test('the restart rule on SQLite: after the server was down past a stall deadline, a running job gets one heartbeat interval from the return', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'jobwait-grace-'));
+    try {
+      let server = await startServer(undefined, { store: 'sqlite', dataDir });
+      // 6 s: the report after the return must come within one interval, on a busy machine too.
+      const live = await server.client.createJob({ heartbeatTimeoutSeconds: 6 });
+      const silent = await server.client.createJob({ heartbeatTimeoutSeconds: 6 });
+      for (const job of [live, silent]) await server.client.reporter(job.id, job.reportToken!, { progressIntervalMs: 0 }).progress(0.3);
+      await server.close();
+      // Down past both jobs' stall deadlines.
+      await delay(6500);
+      server = await startServer(undefined, { store: 'sqlite', dataDir });
+      try {
+        const back = await report(server.url, live.id, live.reportToken, { event: 'progress', progress: 0.6 });
+        assert.equal(back.status, 200, JSON.stringify(back.body));
+        assert.equal(back.body.status, 'pending');
+        const stalled = await server.client.waitForJob(silent.id, { timeoutMs: 30_000 });
+        assert.equal(stalled.error?.code, 'JOBWAIT_ERR_JOB_STALLED');
+        assert.ok(Date.parse(stalled.updatedAt) > Date.parse(String(back.body.updatedAt)), 'it stalled one interval after the return, not at its deadline while the server was down');
+      } finally {
+        await server.close();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   test('a data file of release 0.1.0 opens in place with its jobs, and takes reported jobs', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'jobwait-0.1.0-'));
     try {
