@@ -64,3 +64,38 @@ describe('SqliteJobStore counts', () => {
     }
   });
 });
+
+describe('SqliteJobStore batch (group commit of queue messages)', () => {
+  it('commits the writes of a batch together, and what a failing batch wrote before it failed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jobwait-batch-'));
+    try {
+      const now = Date.now();
+      const ids = new JobIdFactory();
+      const engine = openSqliteEngine({ dataDir: dir, retentionSeconds: 604_800, now: () => now });
+      const job = (id: string) => ({ id, tenant: 'public', state: 'pending' as const, createdAt: now, updatedAt: now, version: 1, expiresAt: now + 60_000 });
+      const first = ids.next(now);
+      const second = ids.next(now);
+      const other = new Database(join(dir, 'jobwait.db'), { readonly: true });
+      const count = () => (other.prepare('SELECT COUNT(*) AS n FROM jobs').get() as { n: number }).n;
+      await engine.jobs.batch!(async () => {
+        await engine.jobs.create(job(first), { key: 'k1', fingerprint: 'f' });
+        // Not committed yet: another connection sees nothing.
+        assert.equal(count(), 0);
+        await engine.jobs.create(job(second), { key: 'k2', fingerprint: 'f' });
+      });
+      assert.equal(count(), 2);
+      await assert.rejects(
+        engine.jobs.batch!(async () => {
+          await engine.jobs.create(job(ids.next(now)), { key: 'k3', fingerprint: 'f' });
+          throw new Error('the store failed midway');
+        }),
+        /the store failed midway/,
+      );
+      assert.equal(count(), 3, 'what the batch wrote before the failure is committed');
+      other.close();
+      await engine.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
