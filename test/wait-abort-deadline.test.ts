@@ -168,8 +168,9 @@ describe('TimerClient.getTimerStatus with a limit', { concurrency: true }, () =>
   });
 
   test('rejects AttemptsExhaustedError carrying the last status after maxAttempts looks', async (t) => {
-    const { timer, arrivals } = await startServer(t);
-    await timer.startTimer(3);
+    const { timer, arrivals, url } = await startServer(t);
+    // Started by another client: one that started it itself takes no look before its end (3 s).
+    await new TimerClient({ baseUrl: url }).startTimer(3);
     await assert.rejects(timer.getTimerStatus({ maxAttempts: 2, strategy: 'poll', initialDelayMs: 50, minDelayMs: 50 }), (error: unknown) => {
       assert.equal((error as { code?: unknown }).code, 'JOBWAIT_ERR_ATTEMPTS_EXHAUSTED');
       assert.equal((error as { attempts?: unknown }).attempts, 2);
