@@ -8,8 +8,8 @@
  */
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import type { AmqpSourceConfig } from './source-config.js';
-import type { IngestSource, MessageHandler, SourceState, SourceStatus } from './ingest-source.js';
-import { reconnectDelayMs, sleep } from './reconnect-delay.js';
+import type { IngestSource, MessageHandler } from './ingest-source.js';
+import { SourceRunner, type SourceSession } from './source-runner.js';
 import type { SourceTally } from './source-tally.js';
 
 /** How often the queue's depth is read for `lag`. */
@@ -19,65 +19,32 @@ const CONNECT_TIMEOUT_MS = 10_000;
 /** AMQP heartbeat, seconds: a silent network cut is noticed within about twice this. */
 const HEARTBEAT_SECONDS = 10;
 
-/** Consumes one RabbitMQ queue. */
-export class AmqpSource implements IngestSource {
-  readonly name: string;
-  private state: SourceState = 'stopped';
-  private lag: number | undefined;
-  private lastError: string | undefined;
-  private readonly abort = new AbortController();
-  private running: Promise<void> | undefined;
+/** A source consuming one RabbitMQ queue. */
+export function amqpSource(config: AmqpSourceConfig, handle: MessageHandler, tally: SourceTally): IngestSource {
+  const queue = new AmqpQueue(config, handle, tally);
+  return new SourceRunner(config.name, 'amqp', tally, (session) => queue.consume(session));
+}
 
+/** One RabbitMQ queue's connections. */
+class AmqpQueue {
   constructor(
     private readonly config: AmqpSourceConfig,
     private readonly handle: MessageHandler,
     private readonly tally: SourceTally,
-  ) {
-    this.name = config.name;
-  }
-
-  start(): void {
-    this.state = 'connecting';
-    this.running ??= this.run();
-  }
-
-  async stop(): Promise<void> {
-    this.abort.abort();
-    await this.running;
-    this.state = 'stopped';
-  }
-
-  status(): SourceStatus {
-    return { name: this.name, kind: 'amqp', state: this.state, lag: this.lag, ...this.tally.counts, ...(this.state === 'consuming' ? {} : { lastError: this.lastError }) };
-  }
-
-  private async run(): Promise<void> {
-    const signal = this.abort.signal;
-    let attempt = 0;
-    while (!signal.aborted) {
-      try {
-        await this.consume(() => (attempt = 0));
-      } catch (error) {
-        this.lastError = (error as Error).message;
-      }
-      if (signal.aborted) break;
-      this.state = 'reconnecting';
-      await sleep(reconnectDelayMs(attempt++), signal);
-    }
-  }
+  ) {}
 
   /** One connection's life: resolves when it closed (dropped, failed, or the source stopped). */
-  private async consume(onUp: () => void): Promise<void> {
+  async consume(session: SourceSession): Promise<void> {
     const { url, queue, deadLetterQueue, prefetch } = this.config;
     const connection: ChannelModel = await amqp.connect(withHeartbeat(url), { timeout: CONNECT_TIMEOUT_MS });
     const closed = new Promise<void>((resolve) => connection.once('close', () => resolve()));
     // Without a listener an 'error' event would crash the process; the close that follows reconnects.
-    connection.on('error', (error: Error) => (this.lastError = error.message));
+    connection.on('error', (error: Error) => session.error(error.message));
     const close = (): void => void connection.close().catch(() => {});
     let lagTimer: NodeJS.Timeout | undefined;
     try {
       const channel = await connection.createConfirmChannel();
-      channel.on('error', (error: Error) => (this.lastError = error.message));
+      channel.on('error', (error: Error) => session.error(error.message));
       // A channel the broker closed (a failed declare, a deleted queue) takes the connection with it: the next one starts afresh.
       channel.once('close', close);
       await channel.assertQueue(queue, { durable: true });
@@ -93,7 +60,7 @@ export class AmqpSource implements IngestSource {
         while (waiting.length > 0 && !broken) {
           const batch = waiting;
           waiting = [];
-          if (!(await this.deliver(channel, batch))) {
+          if (!(await this.deliver(channel, batch, session))) {
             broken = true;
             close();
           }
@@ -110,18 +77,16 @@ export class AmqpSource implements IngestSource {
         },
         { noAck: false },
       );
-      this.state = 'consuming';
-      this.lastError = undefined;
-      onUp();
-      const readLag = (): void => void channel.checkQueue(queue).then((info) => (this.lag = info.messageCount), () => {});
+      session.consuming();
+      const readLag = (): void => void channel.checkQueue(queue).then((info) => session.lag(info.messageCount), () => {});
       readLag();
       lagTimer = setInterval(readLag, LAG_INTERVAL_MS);
       const stopped = new Promise<void>((resolve) => {
-        if (this.abort.signal.aborted) resolve();
-        this.abort.signal.addEventListener('abort', () => resolve(), { once: true });
+        if (session.signal.aborted) resolve();
+        session.signal.addEventListener('abort', () => resolve(), { once: true });
       });
       await Promise.race([closed, stopped]);
-      if (this.abort.signal.aborted) {
+      if (session.signal.aborted) {
         // Stop taking deliveries, let the one being applied finish and be acknowledged, then leave.
         await channel.cancel(consumerTag).catch(() => {});
         await draining;
@@ -138,7 +103,7 @@ export class AmqpSource implements IngestSource {
    * (all up to the last: earlier deliveries on this channel are all acknowledged already); false
    * when the store failed, leaving the rest for redelivery.
    */
-  private async deliver(channel: ConfirmChannel, batch: readonly ConsumeMessage[]): Promise<boolean> {
+  private async deliver(channel: ConfirmChannel, batch: readonly ConsumeMessage[], session: SourceSession): Promise<boolean> {
     try {
       const { results, error } = await this.handle(batch.map((delivery) => delivery.content));
       let deadLetters = 0;
@@ -151,17 +116,17 @@ export class AmqpSource implements IngestSource {
       if (deadLetters > 0) await channel.waitForConfirms();
       if (results.length > 0) channel.ack(batch[results.length - 1]!, true);
       for (const result of results) this.tally.record(result);
-      if (error !== undefined) this.lastError = (error as Error).message;
+      if (error !== undefined) session.error((error as Error).message);
       return error === undefined;
     } catch (error) {
-      this.lastError = (error as Error).message;
+      session.error((error as Error).message);
       return false;
     }
   }
 
   /** Publishes `delivery` on the dead-letter queue with its reason (the caller waits for the broker's confirms). */
   private deadLetter(channel: ConfirmChannel, delivery: ConsumeMessage, reason: string, detail: string): void {
-    const headers = { 'x-jobwait-reason': reason, 'x-jobwait-detail': detail.slice(0, 1000), 'x-jobwait-source': this.name, 'x-jobwait-queue': this.config.queue };
+    const headers = { 'x-jobwait-reason': reason, 'x-jobwait-detail': detail.slice(0, 1000), 'x-jobwait-source': this.config.name, 'x-jobwait-queue': this.config.queue };
     (channel as Channel).sendToQueue(this.config.deadLetterQueue, delivery.content, {
       persistent: true,
       headers,

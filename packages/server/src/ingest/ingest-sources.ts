@@ -5,10 +5,10 @@
  * reconnects with backoff, and `/readyz` stays ready (its body lists each source's state).
  */
 import type { FastifyBaseLogger } from 'fastify';
-import { AmqpSource } from './amqp-source.js';
+import { amqpSource } from './amqp-source.js';
 import type { IngestApplier } from './ingest-applier.js';
 import type { IngestSource, SourceStatus } from './ingest-source.js';
-import { RedisStreamSource } from './redis-stream-source.js';
+import { redisStreamSource } from './redis-stream-source.js';
 import type { IngestSourceConfig } from './source-config.js';
 import { SourceTally, type ResultObserver } from './source-tally.js';
 
@@ -21,7 +21,7 @@ export class IngestSources {
       const tenants = new Set(config.tenants);
       const handle = (bodies: readonly (Buffer | string)[]) => applier.applyBatch(bodies, tenants);
       const tally = new SourceTally(config.name, log, observe);
-      return config.kind === 'amqp' ? new AmqpSource(config, handle, tally) : new RedisStreamSource(config, handle, tally);
+      return config.kind === 'amqp' ? amqpSource(config, handle, tally) : redisStreamSource(config, handle, tally);
     });
   }
 

@@ -8,9 +8,9 @@
  */
 import { Redis } from 'ioredis';
 import type { IngestResult } from './ingest-applier.js';
-import type { IngestSource, MessageHandler, SourceState, SourceStatus } from './ingest-source.js';
-import { reconnectDelayMs, sleep } from './reconnect-delay.js';
+import type { IngestSource, MessageHandler } from './ingest-source.js';
 import type { RedisStreamSourceConfig } from './source-config.js';
+import { SourceRunner, type SourceSession } from './source-runner.js';
 import type { SourceTally } from './source-tally.js';
 
 /** Longest `XREADGROUP ... BLOCK`: bounds how long a stop waits and how stale `lag` gets. */
@@ -23,60 +23,27 @@ const CONNECT_TIMEOUT_MS = 10_000;
 /** A stream entry as ioredis returns it: id and flat field/value pairs. */
 type Entry = [id: string, fields: string[]];
 
-/** Consumes one Redis stream through a consumer group. */
-export class RedisStreamSource implements IngestSource {
-  readonly name: string;
-  private state: SourceState = 'stopped';
-  private lag: number | undefined;
-  private lastError: string | undefined;
-  private readonly abort = new AbortController();
-  private running: Promise<void> | undefined;
+/** A source consuming one Redis stream through a consumer group. */
+export function redisStreamSource(config: RedisStreamSourceConfig, handle: MessageHandler, tally: SourceTally): IngestSource {
+  const stream = new RedisStreamGroup(config, handle, tally);
+  return new SourceRunner(config.name, 'redis-stream', tally, (session) => stream.consume(session));
+}
 
+/** One Redis stream's consumer-group connections. */
+class RedisStreamGroup {
   constructor(
     private readonly config: RedisStreamSourceConfig,
     private readonly handle: MessageHandler,
     private readonly tally: SourceTally,
-  ) {
-    this.name = config.name;
-  }
-
-  start(): void {
-    this.state = 'connecting';
-    this.running ??= this.run();
-  }
-
-  async stop(): Promise<void> {
-    this.abort.abort();
-    await this.running;
-    this.state = 'stopped';
-  }
-
-  status(): SourceStatus {
-    return { name: this.name, kind: 'redis-stream', state: this.state, lag: this.lag, ...this.tally.counts, ...(this.state === 'consuming' ? {} : { lastError: this.lastError }) };
-  }
-
-  private async run(): Promise<void> {
-    const signal = this.abort.signal;
-    let attempt = 0;
-    while (!signal.aborted) {
-      try {
-        await this.consume(() => (attempt = 0));
-      } catch (error) {
-        this.lastError = (error as Error).message;
-      }
-      if (signal.aborted) break;
-      this.state = 'reconnecting';
-      await sleep(reconnectDelayMs(attempt++), signal);
-    }
-  }
+  ) {}
 
   /** One connection's life: returns when the source stops, throws when the connection (or the store) fails. */
-  private async consume(onUp: () => void): Promise<void> {
+  async consume(session: SourceSession): Promise<void> {
     const { url, stream, group, consumer, batch, claimIdleMs } = this.config;
-    const signal = this.abort.signal;
+    const signal = session.signal;
     // Commands fail at once while disconnected, and this loop (not ioredis) reconnects, with its backoff.
     const redis = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: CONNECT_TIMEOUT_MS });
-    redis.on('error', (error: Error) => (this.lastError = error.message));
+    redis.on('error', (error: Error) => session.error(error.message));
     try {
       await redis.connect();
       try {
@@ -84,9 +51,7 @@ export class RedisStreamSource implements IngestSource {
       } catch (error) {
         if (!/BUSYGROUP/.test((error as Error).message)) throw error;
       }
-      this.state = 'consuming';
-      this.lastError = undefined;
-      onUp();
+      session.consuming();
       // What this consumer was given before and did not acknowledge (it was cut off, or restarted under the same name).
       for (let after = '0'; !signal.aborted; ) {
         const own = entriesOf(await redis.xreadgroup('GROUP', group, consumer, 'COUNT', batch, 'STREAMS', stream, after));
@@ -102,7 +67,7 @@ export class RedisStreamSource implements IngestSource {
         const now = Date.now();
         if (now >= lagAt) {
           lagAt = now + LAG_INTERVAL_MS;
-          this.lag = await groupLag(redis, stream, group);
+          session.lag(await groupLag(redis, stream, group));
         }
         if (now >= claimAt) {
           // A dead consumer's pending entries, idle long enough that no live consumer is still on them.
@@ -146,7 +111,7 @@ export class RedisStreamSource implements IngestSource {
       const deadLetters = redis.pipeline();
       results.forEach((result, i) => {
         if (result.kind === 'dead-letter') {
-          deadLetters.xadd(this.config.deadLetterStream, '*', 'message', bodies[i] ?? '', 'reason', result.reason, 'detail', result.detail.slice(0, 1000), 'source', this.name, 'entry', entries[i]![0]);
+          deadLetters.xadd(this.config.deadLetterStream, '*', 'message', bodies[i] ?? '', 'reason', result.reason, 'detail', result.detail.slice(0, 1000), 'source', this.config.name, 'entry', entries[i]![0]);
         }
       });
       if (deadLetters.length > 0) {
