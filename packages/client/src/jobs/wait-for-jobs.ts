@@ -1,5 +1,5 @@
 /**
- * Waiting on many jobs at once (issue 18): one event stream for a set — a watch of given ids, a
+ * Waiting on many jobs at once: one event stream for a set — a watch of given ids, a
  * tag or a batch — yielding each job as it ends. Against a server without set streams (an older
  * jobwait, the seed's), given ids fall back to one `waitForJob` each, a few at a time.
  */

@@ -1,7 +1,7 @@
 /**
  * Follows a set of jobs (ids, a tag or a batch) on ONE subscription to the tenant's changes, not
  * one per job: a held wait on a thousand jobs costs a map entry per job (~100-200 bytes), where a
- * thousand single-job long-polls cost ~11 KB each (bench/many, issue 18).
+ * thousand single-job long-polls cost ~11 KB each (bench/many).
  *
  * Subscribes first and reads second (the change feed's rule), so no change between the two is
  * missed. A pending member whose deadline passed by {@link FALLBACK_GRACE_MS} without news is read

@@ -1,5 +1,5 @@
 /**
- * A set of jobs waited on together (issue 18): given ids (a watch), a tag or a batch. What belongs
+ * A set of jobs waited on together: given ids (a watch), a tag or a batch. What belongs
  * to one, and the counts of one as the API shows them (`{total, pending, completed, error,
  * canceled}` and the share that has ended, after OpenAI's batch `request_counts`).
  */

@@ -1,5 +1,5 @@
 /**
- * Which webhook targets the server may call (issue 5, SSRF hardening): http or
+ * Which webhook targets the server may call (SSRF hardening): http or
  * https only, no credentials in the URL, and no loopback, private, link-local,
  * unspecified or other special-purpose address, checked on every address the
  * host resolves to — unless the host, address or network is allowlisted

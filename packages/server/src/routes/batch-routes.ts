@@ -1,5 +1,5 @@
 /**
- * Many jobs in one request (issue 18): `POST /v1/batches` creates up to 1,000 jobs in one
+ * Many jobs in one request: `POST /v1/batches` creates up to 1,000 jobs in one
  * transaction, all or none, each invalid item named by its index; `GET /v1/batches/{id}` reads a
  * batch with its counts; `POST /v1/jobs/lookup` reads up to 1,000 jobs by id in one request.
  */

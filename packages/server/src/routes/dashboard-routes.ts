@@ -1,5 +1,5 @@
 /**
- * The dashboard (issue 6): `index.html` at `/` and its assets under `/assets/`, read from the
+ * The dashboard: `index.html` at `/` and its assets under `/assets/`, read from the
  * dashboard's build output (`packages/dashboard/dist`). Only files the build wrote are served,
  * with a strict Content-Security-Policy; without a build, `/` answers a 503 problem saying how
  * to make one.

@@ -1,5 +1,5 @@
 /**
- * Waiting on many jobs at once (issue 18). A set is named by a resource, never by its ids in a URL
+ * Waiting on many jobs at once. A set is named by a resource, never by its ids in a URL
  * (a thousand ids do not fit Node's 16 KiB of headers): a watch (`POST /v1/watches` with ids, a
  * tag or a batch), a batch, or a tag. Over a set:
  * - `GET /v1/watches/{id}` — a long-poll (`Prefer: wait=N`) answering when any job of the set

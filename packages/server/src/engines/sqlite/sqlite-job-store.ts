@@ -161,7 +161,7 @@ INSERT INTO job_counts (tenant, state, n) SELECT tenant, state, COUNT(*) FROM jo
 `;
 
 /**
- * Schema 2: tags and batches (issue 18). A job's tags are a JSON column and one row each in
+ * Schema 2: tags and batches. A job's tags are a JSON column and one row each in
  * `job_tags` (kept by triggers, so retention's deletes take them too); a batch is a row of its
  * own and its jobs carry its id; a watch is a set of ids kept until it expires.
  */
