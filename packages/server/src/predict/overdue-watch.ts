@@ -12,6 +12,7 @@ import { jobView, type JobRecord, type JobView } from '../jobs/job-record.js';
 import type { JobService } from '../jobs/job-service.js';
 import { isReported } from '../jobs/transition.js';
 import { MAX_TIMER_DELAY_MS } from '@jobwait/client/internal';
+import { DueQueue } from './due-queue.js';
 import { modelQuantile } from './duration-model.js';
 import type { Predictor } from './predictor.js';
 
@@ -34,7 +35,7 @@ export type OverdueHandler = (job: JobRecord, view: JobView) => Promise<unknown>
 
 /** The watch over this instance's pending jobs of known kinds. */
 export class OverdueWatch {
-  private readonly watched: Watched[] = [];
+  private readonly watched = new DueQueue<Watched>();
   private timer: NodeJS.Timeout | undefined;
   private armedAt = Infinity;
   private closed = false;
@@ -56,7 +57,7 @@ export class OverdueWatch {
   close(): void {
     this.closed = true;
     clearTimeout(this.timer);
-    this.watched.length = 0;
+    this.watched.clear();
   }
 
   /** Watches `job` from when it can be overdue, per its kind's model now; not at all while the kind is too young. */
@@ -64,7 +65,7 @@ export class OverdueWatch {
     const attached = await this.predictor.attach(job);
     const model = attached.history?.model;
     const { overdueFactor, overdueMinSamples } = this.predictor.options;
-    if (!model || model.n < overdueMinSamples || looks >= MAX_LOOKS || this.watched.length >= MAX_WATCHED) return;
+    if (!model || model.n < overdueMinSamples || looks >= MAX_LOOKS || this.watched.size >= MAX_WATCHED) return;
     const p99Ms = modelQuantile(model, 0.99)! * (job.size ?? 1) * 1000;
     const at = Math.max(this.service.now(), job.createdAt + Math.ceil(p99Ms * overdueFactor) + 1);
     this.watched.push({ at, tenant: job.tenant, id: job.id, looks });
@@ -72,8 +73,8 @@ export class OverdueWatch {
   }
 
   private arm(): void {
-    if (this.closed || this.watched.length === 0) return;
-    const next = Math.min(...this.watched.map((w) => w.at));
+    if (this.closed || this.watched.size === 0) return;
+    const next = this.watched.nextAt;
     if (next >= this.armedAt && this.timer) return;
     clearTimeout(this.timer);
     this.armedAt = next;
@@ -86,9 +87,7 @@ export class OverdueWatch {
     this.timer = undefined;
     this.armedAt = Infinity;
     const now = this.service.now();
-    const due = this.watched.filter((w) => w.at <= now);
-    for (const w of due) this.watched.splice(this.watched.indexOf(w), 1);
-    for (const w of due) {
+    for (const w of this.watched.takeDue(now)) {
       try {
         const job = await this.predictor.attach(await this.service.get(w.tenant, w.id));
         const view = jobView(job, this.service.now());
