@@ -300,6 +300,31 @@ for (const harness of harnesses) {
       assert.equal(await store.getBatch('tenant-a', 'bat_01JDQ3M8Z4X5Y6V7W8T9S0R1Q5'), undefined);
     });
 
+    it('counts every job of a tag or batch by status as reads show them, past a page of ids, per tenant', async () => {
+      const zero = { pending: 0, completed: 0, error: 0, canceled: 0 };
+      const batch = { id: 'bat_01JDQ3M8Z4X5Y6V7W8T9S0R1Q6', tenant: 'tenant-a', createdAt: T0, total: 4, tags: [] };
+      const inBatch = [
+        makeJob({ dueIn: 100, outcome: 'completed', extra: { batchId: batch.id, tags: ['big'] } }),
+        makeJob({ dueIn: 100, outcome: 'error', extra: { batchId: batch.id } }),
+        makeJob({ dueIn: 60_000, extra: { batchId: batch.id } }),
+        makeJob({ dueIn: 60_000, extra: { batchId: batch.id } }),
+      ];
+      await store.createBatch(batch, inBatch);
+      await store.cancel('tenant-a', inBatch[3]!.id, T0 + 10);
+      // More members than one page of a count's reads, and another tenant's jobs under the same tag.
+      for (let i = 0; i < 1_204; i++) await store.create(makeJob({ dueIn: 60_000, extra: { tags: ['big'] } }));
+      await store.create(makeJob({ tenant: 'tenant-b', dueIn: 100, extra: { tags: ['big'] } }));
+      // Past due and not settled: each counted as its outcome.
+      assert.deepEqual(await store.countGroup('tenant-a', { batch: batch.id }, T0 + 200), { pending: 1, completed: 1, error: 1, canceled: 1 });
+      assert.deepEqual(await store.countGroup('tenant-a', { tag: 'big' }, T0 + 200), { ...zero, pending: 1_204, completed: 1 });
+      assert.deepEqual(await store.countGroup('tenant-a', { tag: 'big' }, T0), { ...zero, pending: 1_205 });
+      assert.deepEqual(await store.countGroup('tenant-b', { tag: 'big' }, T0 + 200), { ...zero, completed: 1 });
+      assert.deepEqual(await store.countGroup('tenant-b', { batch: batch.id }, T0 + 200), zero);
+      assert.deepEqual(await store.countGroup('tenant-a', { tag: 'none' }, T0), zero);
+      await store.settleDue(T0 + 200, 10);
+      assert.deepEqual(await store.countGroup('tenant-a', { batch: batch.id }, T0 + 200), { pending: 1, completed: 1, error: 1, canceled: 1 });
+    });
+
     it('reads many jobs by id, only the tenant\'s', async () => {
       const mine = makeJob();
       const theirs = makeJob({ tenant: 'tenant-b' });

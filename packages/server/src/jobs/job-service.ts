@@ -385,6 +385,11 @@ export class JobService {
     return this.store.countByStatus(tenant, now);
   }
 
+  /** The tenant's jobs of a tag or batch by effective status at `now`, every one of them. */
+  countGroup(tenant: string, group: JobGroup, now: number = this.now()): Promise<JobCounts> {
+    return this.store.countGroup(tenant, group, now);
+  }
+
   /** Cancels a pending job; canceling a canceled job returns it as it is; a finished job is a conflict. */
   async cancel(tenant: string, id: string): Promise<JobRecord> {
     if (!isJobId(id)) throw new JobNotFoundError(id);

@@ -28,7 +28,12 @@ export function emptyCounts(): SetCounts {
 export function countJob(counts: SetCounts, status: JobStatus, by: 1 | -1 = 1): void {
   counts[status] += by;
   counts.total += by;
-  counts.progress = counts.total === 0 ? 1 : Math.round(((counts.total - counts.pending) / counts.total) * 1000) / 1000;
+  counts.progress = setProgress(counts.total, counts.pending);
+}
+
+/** Share of a set's `total` jobs that have ended, to three decimals (1 for an empty set). */
+export function setProgress(total: number, pending: number): number {
+  return total === 0 ? 1 : Math.round(((total - pending) / total) * 1000) / 1000;
 }
 
 /** The counts of `jobs` as they read at `now`. */

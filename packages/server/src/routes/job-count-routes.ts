@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { JobService } from '../jobs/job-service.js';
-import { countSet } from '../jobs/job-set.js';
+import { countSet, setProgress } from '../jobs/job-set.js';
 import { CountsQuery } from './job-set-schemas.js';
 import { JobCountsSchema, ProblemSchema } from './schemas.js';
 import { tenantOf } from './tenant.js';
@@ -31,11 +31,16 @@ export async function jobCountRoutes(app: FastifyInstance, options: JobCountRout
       const now = service.now();
       reply.header('cache-control', 'no-store');
       const { tag, batch } = request.query;
-      if (tag !== undefined || batch !== undefined) {
-        // A set's counts are counted from its jobs (at most jobs/job-set.ts MAX_GROUP_JOBS), not kept.
-        const members = await service.members(tenantOf(request), batch !== undefined ? { batch } : { tag: tag! });
-        const { total, progress, ...counts } = countSet(tag !== undefined && batch !== undefined ? members.filter((job) => job.tags?.includes(tag)) : members, now);
+      if (tag !== undefined && batch !== undefined) {
+        // A batch's jobs with a tag: a batch holds at most 1,000 jobs, read and counted here.
+        const members = await service.members(tenantOf(request), { batch });
+        const { total, progress, ...counts } = countSet(members.filter((job) => job.tags?.includes(tag)), now);
         return { counts, total, progress, at: new Date(now).toISOString() };
+      }
+      if (tag !== undefined || batch !== undefined) {
+        const counts = await service.countGroup(tenantOf(request), batch !== undefined ? { batch } : { tag: tag! }, now);
+        const total = counts.pending + counts.completed + counts.error + counts.canceled;
+        return { counts, total, progress: setProgress(total, counts.pending), at: new Date(now).toISOString() };
       }
       const counts = await service.countByStatus(tenantOf(request), now);
       return { counts, total: counts.pending + counts.completed + counts.error + counts.canceled, at: new Date(now).toISOString() };

@@ -109,6 +109,8 @@ export interface JobStore {
    * time counts as its outcome). Kept by the store as jobs change, so it costs the same at any volume.
    */
   countByStatus(tenant: string, now: number): Promise<JobCounts>;
+  /** The tenant's jobs of a tag or batch by effective status at `now`, every one of them (no cap). */
+  countGroup(tenant: string, group: JobGroup, now: number): Promise<JobCounts>;
   /** Jobs of `tenant` whose effective change time is at or after `since` (for stream resume), oldest first. */
   changedSince(tenant: string, since: number, now: number, limit: number): Promise<JobRecord[]>;
   /**

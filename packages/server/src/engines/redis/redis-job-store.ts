@@ -8,7 +8,7 @@
  * job changed. Key names: engines/redis/redis-keys.ts.
  */
 import type { Redis } from 'ioredis';
-import type { JobRecord, JobStatus } from '../../jobs/job-record.js';
+import { effectiveState, type JobRecord, type JobStatus } from '../../jobs/job-record.js';
 import type { Outcome } from '../../jobs/outcome.js';
 import type { PruneCounts } from '../../jobs/retention-sweeper.js';
 import type {
@@ -28,6 +28,9 @@ import { cancel as cancelJob, deadlineAt, settleDue as settleJob, withRestartGra
 import type { RedisKeys } from './redis-keys.js';
 import type { RedisScripts } from './redis-scripts.js';
 
+
+/** Ids read per round trip while counting a tag or batch. */
+const GROUP_COUNT_PAGE = 1000;
 /** Ids scanned per list script call: bounds how long one call holds Redis when a filter matches few jobs. */
 const LIST_SCAN_BUDGET = 1000;
 /** Most candidates one `changedSince` considers (a resume after a long absence is bounded like SQLite's LIMIT). */
@@ -221,6 +224,17 @@ export class RedisJobStore implements JobStore {
       if (reply[0] === 'building') continue;
       const [pending, completed, error, canceled] = reply as [number, number, number, number];
       return { pending, completed, error, canceled };
+    }
+  }
+
+  async countGroup(tenant: string, group: JobGroup, now: number): Promise<JobCounts> {
+    const index = 'tag' in group ? this.keys.tag(tenant, group.tag) : this.keys.batchJobs(tenant, group.batch);
+    const counts: JobCounts = { pending: 0, completed: 0, error: 0, canceled: 0 };
+    // A page of ids at a time: every member counts, and memory stays one page whatever the group's size.
+    for (let start = 0; ; start += GROUP_COUNT_PAGE) {
+      const ids = await this.redis.zrange(index, start, start + GROUP_COUNT_PAGE - 1);
+      for (const job of await this.getMany(tenant, ids)) counts[effectiveState(job, now).status]++;
+      if (ids.length < GROUP_COUNT_PAGE) return counts;
     }
   }
 

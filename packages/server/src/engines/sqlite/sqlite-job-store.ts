@@ -270,6 +270,7 @@ export class SqliteJobStore implements JobStore {
         `SELECT CASE WHEN duration IS NULL THEN 'error' ELSE outcome END AS outcome, COUNT(*) AS n FROM jobs
           WHERE state = 'pending' AND deadline_at <= ? AND tenant = ? GROUP BY 1`,
       ),
+      ...groupCountStatements(db),
       ping: db.prepare('SELECT 1'),
       dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
     };
@@ -468,6 +469,18 @@ export class SqliteJobStore implements JobStore {
       counts[outcome] += n;
     }
     return counts;
+  }
+
+  async countGroup(tenant: string, group: JobGroup, now: number): Promise<JobCounts> {
+    const [counts, overdue, value] =
+      'tag' in group ? [this.stmt.tagCounts, this.stmt.tagOverdue, group.tag] : [this.stmt.batchCounts, this.stmt.batchOverdue, group.batch];
+    const result: JobCounts = { pending: 0, completed: 0, error: 0, canceled: 0 };
+    for (const { state, n } of counts.all({ tenant, value })) result[state] = n;
+    for (const { outcome, n } of overdue.all({ tenant, value, now })) {
+      result.pending -= n;
+      result[outcome] += n;
+    }
+    return result;
   }
 
   async changedSince(tenant: string, since: number, now: number, limit: number): Promise<JobRecord[]> {
@@ -690,4 +703,23 @@ function fromRow(row: Row): JobRecord {
     row.tags,
     row.batch_id,
   ]);
+}
+
+/**
+ * Counts of a tag's or batch's jobs, by stored state and, for pending ones past their deadline, by
+ * the outcome they read as (as `countByStatus` does for a tenant): aggregated in SQLite from the
+ * indexes, never read into JavaScript row by row.
+ */
+function groupCountStatements(db: Database.Database) {
+  type Params = { tenant: string; value: string; now?: number };
+  const tagged = 'id IN (SELECT job_id FROM job_tags WHERE tenant = @tenant AND tag = @value)';
+  const batched = 'batch_id = @value';
+  const counts = (where: string) =>
+    db.prepare<Params, { state: JobStatus; n: number }>(`SELECT state, COUNT(*) AS n FROM jobs WHERE tenant = @tenant AND ${where} GROUP BY state`);
+  const overdue = (where: string) =>
+    db.prepare<Params, { outcome: Outcome; n: number }>(
+      `SELECT CASE WHEN duration IS NULL THEN 'error' ELSE outcome END AS outcome, COUNT(*) AS n FROM jobs
+        WHERE state = 'pending' AND deadline_at <= @now AND tenant = @tenant AND ${where} GROUP BY 1`,
+    );
+  return { tagCounts: counts(tagged), batchCounts: counts(batched), tagOverdue: overdue(tagged), batchOverdue: overdue(batched) };
 }
