@@ -116,6 +116,23 @@ describe('JobReporter', () => {
     assert.equal(seen[0]!.body.message, 'half way there');
   });
 
+  it('stamps merged progress when it is sent, so heartbeats sent while it waited never make it older than them', async () => {
+    // Heartbeats far more often than progress may go: several go out between a progress call and its report.
+    const reporter = client().reporter(jobId, TOKEN, { heartbeatIntervalMs: 5, progressIntervalMs: 100 });
+    await reporter.started();
+    for (let step = 1; step <= 3; step++) {
+      await until(() => seen.length >= 3 * step, 'heartbeats went out');
+      await reporter.progress(step / 10);
+    }
+    reporter.close();
+    const progress = seen.filter((r) => r.body.event === 'progress');
+    assert.deepEqual(progress.map((r) => r.body.progress), [0.1, 0.2, 0.3]);
+    // The server applies a report only if it is no older than the last one applied (its `at`).
+    const times = seen.map((r) => Date.parse(String(r.body.at)));
+    times.forEach((at, i) => assert.ok(i === 0 || at >= times[i - 1]!, `report ${i} (${String(seen[i]!.body.event)}) is not older than the one before it`));
+    assert.ok(events().indexOf('progress') > events().indexOf('heartbeat'), 'a heartbeat went out before the first progress');
+  });
+
   it('sends progress that comes while a report is in flight after it, the latest winning', async () => {
     const reporter = client().reporter(jobId, TOKEN, { heartbeatIntervalMs: 60_000, progressIntervalMs: 0 });
     let release!: () => void;

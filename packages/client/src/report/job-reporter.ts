@@ -279,7 +279,9 @@ export class JobReporter {
     this.#flushing = true;
     this.#running = !this.#ended;
     try {
-      await this.#enqueue(batch.body);
+      // Stamped now, not at the call: its values are still the latest, and heartbeats sent while it
+      // waited are newer than the call; the server drops a report older than the last it applied.
+      await this.#enqueue({ ...batch.body, at: now() });
       for (const waiter of batch.waiters) waiter.resolve();
     } catch (error) {
       for (const waiter of batch.waiters) waiter.reject(error);
