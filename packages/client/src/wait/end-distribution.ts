@@ -65,6 +65,12 @@ export class EndDistribution {
     return Math.max(0, (this.#lengthCdf(this.#age + ms) - this.#below) / this.#survival);
   }
 
+  /** The length (from creation, not the time left) below which a share `p` of jobs like this one end: the inverse of the fitted length distribution. */
+  lengthQuantile(p: number): number {
+    const z = normalQuantile(p);
+    return Math.exp(z <= Z90 ? this.#u50 + z * this.#low : this.#u90 + (z - Z90) * this.#high);
+  }
+
   #lengthCdf(ms: number): number {
     if (!(ms > 0)) return 0;
     const u = Math.log(ms);
@@ -93,4 +99,21 @@ export function normalCdf(z: number): number {
   const t = 1 / (1 + 0.3275911 * x);
   const erf = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
   return z >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
+}
+
+/** The standard normal quantile, the inverse of {@link normalCdf} (Acklam's rational approximation, relative error below 1.2e-9); ±Infinity at 0 and 1. */
+export function normalQuantile(p: number): number {
+  if (!(p > 0)) return -Infinity;
+  if (!(p < 1)) return Infinity;
+  const a = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1, 2.506628277459239];
+  const b = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
+  const c = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
+  const tail = (q: number): number =>
+    (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) / ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
+  if (p < 0.02425) return tail(Math.sqrt(-2 * Math.log(p)));
+  if (p > 1 - 0.02425) return -tail(Math.sqrt(-2 * Math.log(1 - p)));
+  const q = p - 0.5;
+  const r = q * q;
+  return ((((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q) / (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1);
 }
