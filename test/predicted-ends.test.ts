@@ -177,3 +177,25 @@ for (const kind of ['sqlite', 'redis'] as const) {
     });
   });
 }
+
+describe('the duration model options', () => {
+  test('--predict-min-samples sets when a kind stops being cold; bad values are refused at start', async (t) => {
+    const clock = { now: Date.parse('2026-12-01T10:00:00Z') };
+    const app = await buildServer({ store: 'memory', logLevel: 'silent', rateLimit: 0, predictMinSamples: 3 }, { now: () => clock.now });
+    const url = await app.listen({ port: 0, host: '127.0.0.1' });
+    t.after(() => app.close());
+    await teach(url, clock, 2);
+    const { job: early } = await create(url, { kind: 'transcode', size: 2 });
+    assert.equal((await read(url, early.id)).job.expectedEnd?.cold, true);
+    await teach(url, clock, 1);
+    const { job: later } = await create(url, { kind: 'transcode', size: 2 });
+    const { job } = await read(url, later.id);
+    assert.equal(job.expectedEnd?.basis, 'history');
+    assert.equal(job.expectedEnd?.cold, undefined);
+    assert.equal(job.expectedEnd?.samples, 3);
+    assert.ok((job.expectedEnd?.p50Ms ?? 0) > 0);
+    for (const bad of [{ overdueFactor: 0.5 }, { predictHalfLife: 0 }, { predictMinSamples: 1.5 }, { overdueMinSamples: -1 }]) {
+      await assert.rejects(buildServer({ store: 'memory', logLevel: 'silent', ...bad }), /overdue|predict/, JSON.stringify(bad));
+    }
+  });
+});

@@ -142,7 +142,12 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
   engine.onConnectionError(() => metrics.storeErrors.inc({ component: engine.kind, operation: 'connection' }));
   const service = new JobService(store, feed, app.log, { errorRate: opts.errorRate, seed: opts.seed, jobTimeoutSeconds: opts.jobTimeoutSeconds }, now);
   // Every completed reported job of a kind teaches the kind's model in the engine (docs/predicted-waits.md).
-  const predictor = new Predictor(engine.models, app.log, now);
+  const predictor = new Predictor(engine.models, app.log, now, {
+    halfLifeSamples: opts.predictHalfLife,
+    minSamples: opts.predictMinSamples,
+    overdueFactor: opts.overdueFactor,
+    overdueMinSamples: opts.overdueMinSamples,
+  });
   service.onReportedEnd((job) => void predictor.learn(job));
   // One secret per engine (or the operator's): every instance and every replayed create mints the same
   // tokens. Read on first use, not at build: a server must start (and say it is not ready) while its engine is down.

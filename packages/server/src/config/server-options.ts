@@ -12,6 +12,7 @@ import { parseAllowEntry } from '../notify/webhook-target.js';
 import { ConfigError } from './config-error.js';
 import { hostname } from 'node:os';
 import { INGEST_SOURCES_RANGE, normalizeIngestSources, type IngestSourceConfig } from '../ingest/source-config.js';
+import { DURATION_MODEL_DEFAULTS } from '../predict/duration-model.js';
 import { choice, integer, json, list, number, numberList, resolveOptions, text, toggle, type OptionsOf, type ResolvedOf } from './option-schema.js';
 
 /** Log levels of `--log-level`; `silent` writes nothing. */
@@ -101,6 +102,43 @@ export const SERVER_SCHEMA = Object.freeze({
     above: 0,
     default: 86_400,
     description: 'timeout of a reported job (created without duration) whose create names none: still pending that long, it fails as JOBWAIT_ERR_JOB_EXPIRED',
+  }),
+  predictHalfLife: integer({
+    flag: 'predict-half-life',
+    env: 'JOBWAIT_PREDICT_HALF_LIFE',
+    arg: 'jobs',
+    min: 1,
+    max: 100_000,
+    default: DURATION_MODEL_DEFAULTS.halfLifeSamples,
+    description:
+      "finished jobs of a kind after which one's weight in the kind's duration model has halved: lower follows a slow-down sooner, higher predicts steadier (the same on every instance of a cluster)",
+  }),
+  predictMinSamples: integer({
+    flag: 'predict-min-samples',
+    env: 'JOBWAIT_PREDICT_MIN_SAMPLES',
+    arg: 'jobs',
+    min: 1,
+    max: 1_000_000,
+    default: DURATION_MODEL_DEFAULTS.minSamples,
+    description: 'finished jobs of a kind before its pending jobs show a predicted end (expectedEnd says cold: true until then)',
+  }),
+  overdueFactor: number({
+    flag: 'overdue-factor',
+    env: 'JOBWAIT_OVERDUE_FACTOR',
+    arg: 'x',
+    min: 1,
+    max: 1000,
+    default: DURATION_MODEL_DEFAULTS.overdueFactor,
+    description: "a pending job of a known kind is overdue once its age passes its kind's p99 (scaled by its size) times this",
+  }),
+  overdueMinSamples: integer({
+    flag: 'overdue-min-samples',
+    env: 'JOBWAIT_OVERDUE_MIN_SAMPLES',
+    arg: 'jobs',
+    min: 1,
+    max: 1_000_000,
+    default: DURATION_MODEL_DEFAULTS.overdueMinSamples,
+    description: 'finished jobs of a kind before any of its jobs is called overdue (a p99 from a handful of jobs is a guess)',
   }),
   maxResultBytes: integer({
     flag: 'max-result-bytes',

@@ -35,7 +35,7 @@ export interface DurationModelOptions {
   overdueMinSamples: number;
 }
 
-/** Defaults of {@link DurationModelOptions} (the server's `--predict-*` options). */
+/** Defaults of {@link DurationModelOptions} (the server's `--predict-half-life`, `--predict-min-samples`, `--overdue-factor`, `--overdue-min-samples`). */
 export const DURATION_MODEL_DEFAULTS: Readonly<DurationModelOptions> = Object.freeze({
   halfLifeSamples: 40,
   minSamples: 20,
@@ -43,6 +43,8 @@ export const DURATION_MODEL_DEFAULTS: Readonly<DurationModelOptions> = Object.fr
   overdueMinSamples: 50,
 });
 
+// The bins below are fixed, not options: a stored state names its bins by number, so a different
+// width or range would misread every model an engine already holds (and instances would disagree).
 /** Width of a bin in ln units: 5%. */
 const BIN_WIDTH = 0.05;
 /** Bin range: 1 ms to ~30 years per unit of size. */
