@@ -38,7 +38,11 @@ export interface WaitForJobOptions {
   strategy?: WaitStrategy | undefined;
   /** Shape of the schedule used when the server gives no hint. */
   schedule?: ScheduleOptions | undefined;
-  /** Shape of the schedule used when the server predicts the end from history (docs/predicted-waits.md). */
+  /**
+   * Shape of the schedule used when the server predicts the end from history (docs/predicted-waits.md).
+   * By default a job that runs past the shortest 0.5% of predicted lengths is seen within 10% of its
+   * length + 1 s (`maxLateness`).
+   */
   predictedSchedule?: PredictedScheduleOptions | undefined;
   /**
    * Seconds a long-poll asks the server to hold (the server caps it at 60).

@@ -50,7 +50,7 @@ export function expectedEndOf(stored: PredictedJob, now: number, history: Attach
 
 /**
  * Seconds until a poller of pending `job` should look again when history predicts its end: the
- * client's own rule (`nextPredictedDelay`), in whole seconds, no later than the job's next
+ * client's own rule (`nextPredictedDelay`), in whole seconds rounded down, no later than the job's next
  * deadline. Undefined when history predicts nothing (the caller's own rule applies).
  */
 export function predictedRetryAfterSeconds(stored: PredictedJob, now: number, history: AttachedHistory | undefined): number | undefined {
@@ -60,5 +60,7 @@ export function predictedRetryAfterSeconds(stored: PredictedJob, now: number, hi
   let delayMs = nextPredictedDelay({ waitedMs: end.ageMs, attempt: 0, prediction: { ageMs: end.ageMs, length: end.length } });
   const deadline = deadlineAt(job);
   if (deadline !== undefined) delayMs = Math.min(delayMs, deadline - now);
-  return Math.max(1, Math.ceil(delayMs / 1000));
+  // Rounded down: a look up to a second early keeps the rule's lateness bound, one rounded up could
+  // break it by a second (the bound is never under 1 s, so the 1 s floor keeps it too).
+  return Math.max(1, Math.floor(delayMs / 1000));
 }
