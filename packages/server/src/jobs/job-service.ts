@@ -302,6 +302,16 @@ export class JobService {
     return this.store.getCurrentTimer(tenant);
   }
 
+  /** {@link currentTimer} when the store holds the answer in memory (no promise); undefined when only `currentTimer()` can tell. */
+  peekCurrentTimer(tenant: string): JobRecord | undefined {
+    return this.store.peekCurrentTimer?.(tenant);
+  }
+
+  /** {@link get} when the store holds the job in memory (no promise); undefined when only `get()` can tell, a missing job included. */
+  peek(tenant: string, id: string): JobRecord | undefined {
+    return this.store.peek?.(tenant, id);
+  }
+
   /** Follows one job's changes; subscribe before reading, so no change between the two is missed. */
   subscribeJob(id: string, listener: ChangeListener): Promise<Unsubscribe> {
     return this.feed.subscribeJob(id, listener);

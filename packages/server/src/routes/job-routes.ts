@@ -2,7 +2,7 @@
  * The jobs API: create (idempotent; a reported job's answer carries its report token), read
  * (with ETag, ETA hints and long-poll), list, cancel.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BadRequestError } from '../errors/errors.js';
 import { prefersUntilFinal, requestedWait } from '../http/prefer.js';
 import { jobBody, jobHeaders, knownVersion, READ_VARY } from '../http/job-answer.js';
@@ -95,39 +95,56 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
         response: { 200: { $ref: 'Job#' }, 304: { type: 'null', description: 'unchanged since If-None-Match' }, ...problems },
       },
     },
-    async (request, reply) => {
-      const tenant = tenantOf(request);
-      const { id } = request.params;
+    (request, reply) => {
       const wait = requestedWait(request.headers.prefer, request.query.wait);
-      const known = knownVersion(request.headers['if-none-match'], id);
-      let job: JobRecord;
+      // The common read (no wait, a job without a kind's history, in the store's memory) answers without a promise.
       if (wait === undefined || wait <= 0) {
-        job = await service.get(tenant, id);
-      } else {
-        // A read token's wait ends with the token: no answer is given past its end.
-        const tokenLeft = request.readScope ? Math.max(1, Math.ceil((request.readScope.expiresAt - service.now()) / 1000)) : Infinity;
-        const hold = Math.min(wait, maxWaitSeconds, tokenLeft);
-        const untilFinal = prefersUntilFinal(request.headers.prefer);
-        const slot = options.held ? holdFor(options.held, request, 'long-poll') : undefined;
-        options.waits?.holding(request);
-        const heldSince = service.now();
-        try {
-          job = (await whileConnected(request.raw, (signal) => service.waitForChange(tenant, id, hold * 1000, known, signal, untilFinal))).job;
-        } finally {
-          slot?.release();
-        }
-        reply.header('preference-applied', untilFinal ? `wait=${hold}, until=final` : `wait=${hold}`);
-        const state = effectiveState(job, service.now());
-        // Wake delay counts only waiters that were there before the job finished.
-        if (isFinal(state.status) && state.updatedAt >= heldSince) options.waits?.woke('long-poll', service.now() - state.updatedAt);
+        const job = service.peek(tenantOf(request), request.params.id);
+        if (job !== undefined && job.kind === undefined) return void answerRead(request, reply, job);
       }
-      reply.header('vary', READ_VARY);
-      if (known !== undefined && effectiveState(job, service.now()).version === known) {
-        return reply.code(304).header('etag', jobEtag(id, known)).send();
-      }
-      return sendJob(reply, await withHistory(job));
+      return readJob(request, reply, wait);
     },
   );
+
+  /** Answers a read of `job`: 304 when the client's ETag names its version, else the job. */
+  function answerRead(request: FastifyRequest<{ Params: JobParams }>, reply: FastifyReply, job: JobRecord): FastifyReply {
+    reply.header('vary', READ_VARY);
+    const known = knownVersion(request.headers['if-none-match'], request.params.id);
+    if (known !== undefined && effectiveState(job, service.now()).version === known) {
+      return reply.code(304).header('etag', jobEtag(request.params.id, known)).send();
+    }
+    return sendJob(reply, job);
+  }
+
+  /** A read that waits for the store, a kind's history or a change (long-poll). */
+  async function readJob(request: FastifyRequest<{ Params: JobParams }>, reply: FastifyReply, wait: number | undefined): Promise<FastifyReply> {
+    const tenant = tenantOf(request);
+    const { id } = request.params;
+    const known = knownVersion(request.headers['if-none-match'], id);
+    let job: JobRecord;
+    if (wait === undefined || wait <= 0) {
+      job = await service.get(tenant, id);
+    } else {
+      // A read token's wait ends with the token: no answer is given past its end.
+      const tokenLeft = request.readScope ? Math.max(1, Math.ceil((request.readScope.expiresAt - service.now()) / 1000)) : Infinity;
+      const hold = Math.min(wait, maxWaitSeconds, tokenLeft);
+      const untilFinal = prefersUntilFinal(request.headers.prefer);
+      const slot = options.held ? holdFor(options.held, request, 'long-poll') : undefined;
+      options.waits?.holding(request);
+      const heldSince = service.now();
+      try {
+        job = (await whileConnected(request.raw, (signal) => service.waitForChange(tenant, id, hold * 1000, known, signal, untilFinal))).job;
+      } finally {
+        slot?.release();
+      }
+      reply.header('preference-applied', untilFinal ? `wait=${hold}, until=final` : `wait=${hold}`);
+      const state = effectiveState(job, service.now());
+      // Wake delay counts only waiters that were there before the job finished.
+      if (isFinal(state.status) && state.updatedAt >= heldSince) options.waits?.woke('long-poll', service.now() - state.updatedAt);
+    }
+    // Only a job of a kind waits for its history: no promise for the others.
+    return answerRead(request, reply, job.kind === undefined ? job : await withHistory(job));
+  }
 
   app.get<{ Querystring: ListJobsQuery }>(
     '/v1/jobs',

@@ -4,7 +4,7 @@
  * `{"error": "..."}`, not problem+json. `/status` also honours `Prefer: wait=N`
  * and sends `Retry-After` while pending; both are headers, so the bodies stay the seed's.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isStoreUnreachable } from '../errors/errors.js';
 import { effectiveState, type JobRecord } from '../jobs/job-record.js';
 import { retryAfterSeconds } from '../jobs/transition.js';
@@ -119,7 +119,23 @@ export async function timerRoutes(app: FastifyInstance, options: TimerRoutesOpti
     return reply.code(200).type('application/json; charset=utf-8').send({ message: `Timer started for ${duration} seconds` });
   });
 
-  app.get('/status', { config: { seed: true } }, async (request, reply) => {
+  /** The seed's answer for `job` as it reads now. */
+  function sendStatus(reply: FastifyReply, job: JobRecord): FastifyReply {
+    const { result, retryAfter } = seedStatus(job, service.now());
+    if (retryAfter !== undefined) reply.header('retry-after', retryAfter);
+    return reply.code(200).type(JSON_TYPE).send(STATUS_BODIES[result]);
+  }
+
+  app.get('/status', { config: { seed: true } }, (request, reply) => {
+    // The common read (no wait asked, the timer in the store's memory) answers without a promise.
+    if (request.headers.prefer === undefined) {
+      const job = service.peekCurrentTimer(tenantOf(request));
+      if (job) return void sendStatus(reply, job);
+    }
+    return readStatus(request, reply);
+  });
+
+  async function readStatus(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const tenant = tenantOf(request);
     let job = await service.currentTimer(tenant);
     if (!job) return seedError(reply, 404, 'No timer started');
@@ -140,8 +156,6 @@ export async function timerRoutes(app: FastifyInstance, options: TimerRoutesOpti
     } else if (wait !== undefined && wait > 0) {
       reply.header('vary', 'Prefer');
     }
-    const { result, retryAfter } = seedStatus(job, service.now());
-    if (retryAfter !== undefined) reply.header('retry-after', retryAfter);
-    return reply.code(200).type(JSON_TYPE).send(STATUS_BODIES[result]);
-  });
+    return sendStatus(reply, job);
+  }
 }

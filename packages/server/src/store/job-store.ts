@@ -148,6 +148,14 @@ export interface JobStore {
   /** The tenant's current timer job, if one was started. */
   getCurrentTimer(tenant: string): Promise<JobRecord | undefined>;
   /**
+   * What `get()` would answer, when this instance holds it in memory and knows it is the newest (no
+   * I/O, no promise); undefined when only `get()` can tell. Optional: a store without a read cache
+   * leaves it out. Lets the hot reads answer without a promise.
+   */
+  peek?(tenant: string, id: string): JobRecord | undefined;
+  /** What `getCurrentTimer()` would answer, under the same terms as {@link peek}. */
+  peekCurrentTimer?(tenant: string): JobRecord | undefined;
+  /**
    * Runs `work` with the writes it makes committed together, once it is done (a group commit: one
    * commit for a batch of queue messages instead of one each). Whatever `work` wrote is committed
    * even if it throws. Absent where each write is its own atomic step anyway (Redis scripts).

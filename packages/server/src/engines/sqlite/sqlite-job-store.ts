@@ -433,6 +433,12 @@ export class SqliteJobStore implements JobStore {
     return row && this.cached(fromRaw(row));
   }
 
+  peek(tenant: string, id: string): JobRecord | undefined {
+    this.cache.validate();
+    const hit = this.cache.get(id);
+    return hit?.tenant === tenant ? hit : undefined;
+  }
+
   async getById(id: string): Promise<JobRecord | undefined> {
     this.cache.validate();
     const hit = this.cache.get(id);
@@ -541,10 +547,14 @@ export class SqliteJobStore implements JobStore {
     this.cache.setTimer(tenant, id);
   }
 
-  async getCurrentTimer(tenant: string): Promise<JobRecord | undefined> {
+  peekCurrentTimer(tenant: string): JobRecord | undefined {
     this.cache.validate();
     const id = this.cache.timer(tenant);
-    const hit = id === undefined ? undefined : this.cache.get(id);
+    return id === undefined ? undefined : this.cache.get(id);
+  }
+
+  async getCurrentTimer(tenant: string): Promise<JobRecord | undefined> {
+    const hit = this.peekCurrentTimer(tenant);
     if (hit) return hit;
     const row = this.stmt.getTimer.get(tenant);
     if (!row) return undefined;
