@@ -14,14 +14,25 @@ export const READ_VARY = 'Prefer, If-None-Match';
 export const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
- * Headers of an answer that carries job `record` as it reads at `now`: JSON, ETag, no caching, and
- * `Retry-After` while pending.
+ * Headers of final records, by record: past due a record reads the same for ever, and every waiter
+ * of a job is handed the same published record, so a wake-up builds them once per job.
  */
-export function jobHeaders(record: JobRecord, now: number): Record<string, string> {
+const finalHeaders = new WeakMap<JobRecord, Readonly<Record<string, string>>>();
+
+/**
+ * Headers of an answer that carries job `record` as it reads at `now`: JSON, ETag, no caching, and
+ * `Retry-After` while pending. Shared between answers: read it, never change it.
+ */
+export function jobHeaders(record: JobRecord, now: number): Readonly<Record<string, string>> {
   const { status, version } = effectiveState(record, now);
+  if (status !== 'pending') {
+    let headers = finalHeaders.get(record);
+    if (!headers) finalHeaders.set(record, (headers = { 'content-type': JSON_TYPE, etag: jobEtag(record.id, version), 'cache-control': 'no-store' }));
+    return headers;
+  }
   const headers: Record<string, string> = { 'content-type': JSON_TYPE, etag: jobEtag(record.id, version), 'cache-control': 'no-store' };
   // Until the known end; with none, a delay that grows with the job's age (jobs/transition.ts).
-  const retryAfter = status === 'pending' ? (predictedRetryAfterSeconds(record, now, record.history) ?? retryAfterSeconds(record, now)) : undefined;
+  const retryAfter = predictedRetryAfterSeconds(record, now, record.history) ?? retryAfterSeconds(record, now);
   if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
   return headers;
 }
