@@ -15,7 +15,8 @@
  * maxDelay 120: re-implemented from its poller.js, and checked here against the real
  * `createWaiter` on a few jobs driven by mocked timers, same random draws); today's bounded
  * schedule (wait/schedule.ts); the prediction-driven schedule (wait/predicted-schedule.ts, the
- * bounded schedule while the kind is cold).
+ * bounded schedule while the kind is cold) with its defaults, and again with `maxLateness: false`
+ * to show what its lateness bound costs. The targets table judges the defaults.
  *
  * Reported: per waiter, delay p50/p99 and mean, requests per job, jobs seen later than 10% of
  * their length + 1 s; the model's calibration (share of jobs ending before the p50 and p90 the
