@@ -138,14 +138,20 @@ describe('dashboard on a busy server, in Chromium', { timeout: 240_000 }, () => 
       assert.deepEqual(await liveIds(page), newestFifty);
 
       // Under the pointer the rows stay where they are; changes to them still show, in place.
+      // The list itself does not move as the hold begins: that happens between a click's press
+      // and its release, and a release that lands elsewhere makes no click.
+      const listTop = (): Promise<number> => page.locator('#job-list').evaluate((list) => list.getBoundingClientRect().top + window.scrollY);
+      const liveTop = await listTop();
       await page.hover(`#job-list li.job[data-id="${newestFifty[2]}"] .job-meta`);
       await page.waitForSelector('#list-status[data-mode="held"]');
+      assert.equal(await listTop(), liveTop, 'the list stays where it was when it starts holding still');
       const more: string[] = [];
       for (let n = 0; n < 3; n++) more.push(await createJob(server, { duration: 600 }));
       await fetch(`${server.url}/v1/jobs/${newestFifty[4]}`, { method: 'DELETE' });
       await page.waitForSelector(`#job-list li.job[data-id="${newestFifty[4]}"][data-status="canceled"]`);
       await page.waitForSelector('#list-status:has-text("3 newer")');
       assert.deepEqual(await liveIds(page), newestFifty);
+      assert.equal(await listTop(), liveTop);
       await page.mouse.move(5, 5);
       await page.waitForSelector(`#job-list li.job[data-id="${more.at(-1)}"]`);
       await page.waitForSelector('#list-status[data-mode="live"]');

@@ -7,6 +7,7 @@
  */
 import type { CreateJobInput, Job, JobPage, JobStatus } from '@jobwait/client';
 import { isJob } from '@jobwait/client/internal';
+import { scopeParams, type JobScope } from './job-scope.js';
 
 /** A failed call: `status` 0 when the server could not be reached. */
 export class ApiError extends Error {
@@ -102,8 +103,11 @@ export async function createJob(input: CreateJobInput, key: string | undefined):
 }
 
 /** `GET /v1/jobs`: one page, newest first. */
-export async function listJobs(query: { status?: JobStatus | undefined; cursor?: string | undefined; limit: number }, key: string | undefined): Promise<JobPage> {
-  const params = new URLSearchParams({ limit: String(query.limit) });
+export async function listJobs(
+  query: { status?: JobStatus | undefined; scope?: JobScope | undefined; cursor?: string | undefined; limit: number },
+  key: string | undefined,
+): Promise<JobPage> {
+  const params = new URLSearchParams({ limit: String(query.limit), ...scopeParams(query.scope) });
   if (query.status) params.set('status', query.status);
   if (query.cursor) params.set('cursor', query.cursor);
   const page = (await request('GET', `v1/jobs?${params}`, key)) as Partial<JobPage> | undefined;
@@ -125,18 +129,29 @@ export async function getJob(id: string, key: string | undefined): Promise<Job> 
 export interface JobCounts {
   counts: Record<JobStatus, number>;
   total: number;
+  /** With a scope: the share of its jobs that have ended. */
+  progress?: number;
   /** When the server counted (ISO date). */
   at: string;
 }
 
 const STATUSES: readonly JobStatus[] = ['pending', 'completed', 'error', 'canceled'];
 
-/** `GET /v1/jobs/counts`: this key's jobs by status, counted by the server whatever their number. */
-export async function getJobCounts(key: string | undefined): Promise<JobCounts> {
-  const body = (await request('GET', 'v1/jobs/counts', key)) as Partial<JobCounts> | undefined;
+/**
+ * `GET /v1/jobs/counts`: this key's jobs by status, counted by the server whatever their number;
+ * with a scope, the jobs of that batch or tag only.
+ */
+export async function getJobCounts(key: string | undefined, scope?: JobScope): Promise<JobCounts> {
+  const params = new URLSearchParams(scopeParams(scope)).toString();
+  const body = (await request('GET', params === '' ? 'v1/jobs/counts' : `v1/jobs/counts?${params}`, key)) as Partial<JobCounts> | undefined;
   const counts = body?.counts as Partial<Record<JobStatus, unknown>> | undefined;
   if (!body || typeof body.total !== 'number' || !counts || !STATUSES.every((status) => typeof counts[status] === 'number')) {
     throw new ApiError(502, undefined, 'The server sent counts in a shape this page does not know.');
   }
-  return { counts: body.counts as Record<JobStatus, number>, total: body.total, at: typeof body.at === 'string' ? body.at : '' };
+  return {
+    counts: body.counts as Record<JobStatus, number>,
+    total: body.total,
+    ...(typeof body.progress === 'number' ? { progress: body.progress } : {}),
+    at: typeof body.at === 'string' ? body.at : '',
+  };
 }

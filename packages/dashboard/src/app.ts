@@ -7,7 +7,9 @@
  * ({@link JobWindow}), older jobs are read a page at a time, and pinned jobs sit in a watch list
  * of at most {@link WATCH_LIMIT}. Stream events only update that state; the DOM is rendered at
  * most once per animation frame, with work in proportion to the rows shown, never to the jobs
- * that exist. The stream is opened first and the lists read once it is live, so no change can
+ * that exist. The page can narrow to one batch or tag (a chip on a job's row, or the group box):
+ * then the counts, the list and its pages are that group's, and the stream's other jobs pass by.
+ * The stream is opened first and the lists read once it is live, so no change can
  * slip between the two.
  */
 import type { CreateJobInput, Job, JobStatus } from '@jobwait/client';
@@ -16,6 +18,7 @@ import { createFrameScheduler } from './frame-scheduler.js';
 import { startJobEvents, type StreamState } from './job-events.js';
 import { clockSkew, formatDuration, matchesFilter, parseDuration, ranMs, STATUS_LABELS, type StatusFilter } from './job-format.js';
 import { JobListView } from './job-list-view.js';
+import { describeDone, describeScope, matchesScope, parseScope, scopeKey, type JobScope } from './job-scope.js';
 import { JobWindow } from './job-window.js';
 import { askForDesktopNotifications, canAskForDesktopNotifications, showDesktopNotification, showToast, type ToastKind } from './notifications.js';
 import { OlderPages } from './older-pages.js';
@@ -69,6 +72,14 @@ const ui = {
   searchInput: byId<HTMLInputElement>('search-input'),
   searchError: byId('search-error'),
   listStatus: byId('list-status'),
+  groupForm: byId<HTMLFormElement>('group-form'),
+  groupInput: byId<HTMLInputElement>('group-input'),
+  groupError: byId('group-error'),
+  scope: byId('scope'),
+  scopeName: byId('scope-name'),
+  scopeDone: byId('scope-done'),
+  scopeProgress: byId<HTMLProgressElement>('scope-progress'),
+  scopeClear: byId<HTMLButtonElement>('scope-clear'),
   watching: byId('watching'),
   watchCount: byId('watch-count'),
   watchList: byId<HTMLUListElement>('watch-list'),
@@ -142,12 +153,15 @@ function upsert(job: Job, receivedAt: number): void {
   state.older?.offer(job);
   if (state.holding) {
     const shown = listView.jobOf(job.id);
-    if (shown !== undefined && job.version >= shown.version) state.heldUpdates.set(job.id, job);
+    const held = state.heldUpdates.get(job.id);
+    // The newest wins: a cancel's answer and the stream's events for the same job arrive in any order.
+    if (shown !== undefined && job.version >= shown.version && (held === undefined || job.version >= held.version)) state.heldUpdates.set(job.id, job);
   }
   const was = watchedBefore ?? before;
   if (was === 'pending' && job.status !== 'pending') announceFinished(job);
   if (state.live.needsRefill && state.older === undefined) refill.call();
-  counts.call();
+  // Narrowed to a group, only its jobs move its counts (a job's tags and batch never change).
+  if (matchesScope(job, state.live.scope)) counts.call();
   streamRender.call();
 }
 
@@ -201,6 +215,10 @@ let tickTimer: ReturnType<typeof setTimeout> | undefined;
 let renderedLive = -1;
 let renderedOlder = -1;
 let renderedWatch = -1;
+/** The filter ticket whose first page the list shows: until then, rows do not hold still. */
+let shownTicket = -1;
+/** The filter ticket whose first page has been read. */
+let loadedTicket = -1;
 
 /** Draws what changed since the last frame, and moves the bars of pending jobs. */
 function render(): void {
@@ -212,7 +230,7 @@ function render(): void {
       renderedLive = -1;
       listView.render(older.jobs, now, state.skewMs);
     }
-  } else if (state.holding) {
+  } else if (state.holding && shownTicket === filterTicket) {
     if (state.heldUpdates.size > 0) {
       listView.render(
         listView.jobs.map((job) => state.heldUpdates.get(job.id) ?? job),
@@ -221,10 +239,14 @@ function render(): void {
       );
       state.heldUpdates.clear();
     }
-  } else if (state.live.revision !== renderedLive) {
+  } else if (state.live.revision !== renderedLive || shownTicket !== filterTicket) {
+    // A new filter or group shows at once, even under the pointer (its chip was just clicked).
     renderedLive = state.live.revision;
     renderedOlder = -1;
+    if (loadedTicket === filterTicket) shownTicket = filterTicket;
     listView.render(state.live.jobs, now, state.skewMs);
+    // The live list has taken in every snapshot: one held before would only be older.
+    state.heldUpdates.clear();
   }
   if (state.watch.revision !== renderedWatch) {
     renderedWatch = state.watch.revision;
@@ -258,10 +280,23 @@ function renderCounts(): void {
     if (value !== undefined) element.dataset.value = String(value);
     else delete element.dataset.value;
   }
+  renderScope(counts);
   const running = counts?.counts.pending ?? 0;
   setText(ui.runningCount, running > 0 ? `${numberFormat.format(running)} running` : '');
   const title = running > 0 ? `(${numberFormat.format(running)}) jobwait` : 'jobwait';
   if (document.title !== title) document.title = title;
+}
+
+/** The group's banner: its name and how many of its jobs have ended, from the server's counts. */
+function renderScope(counts: JobCounts | undefined): void {
+  const scope = state.live.scope;
+  ui.scope.hidden = scope === undefined;
+  if (scope === undefined) return;
+  setText(ui.scopeName, describeScope(scope));
+  const done = counts === undefined ? '' : describeDone({ total: counts.total, pending: counts.counts.pending }, (n) => numberFormat.format(n));
+  setText(ui.scopeDone, done);
+  const progress = counts === undefined ? 0 : (counts.progress ?? (counts.total === 0 ? 1 : (counts.total - counts.counts.pending) / counts.total));
+  if (ui.scopeProgress.value !== progress) ui.scopeProgress.value = progress;
 }
 
 function renderListStatus(): void {
@@ -288,9 +323,11 @@ function renderListStatus(): void {
           : 'Loading jobs…'
         : older
           ? 'No older jobs.'
-          : filter === ''
-            ? 'No jobs yet. Start one with the form.'
-            : `No ${STATUS_LABELS[filter].toLowerCase()} jobs.`,
+          : state.live.scope !== undefined
+            ? `No ${filter === '' ? '' : `${STATUS_LABELS[filter].toLowerCase()} `}jobs in this ${state.live.scope.kind}.`
+            : filter === ''
+              ? 'No jobs yet. Start one with the form.'
+              : `No ${STATUS_LABELS[filter].toLowerCase()} jobs.`,
     );
   }
   ui.newestButton.hidden = older === undefined || older.depth < 2;
@@ -386,8 +423,9 @@ let filterTicket = 0;
 async function loadFirstPage(): Promise<void> {
   const ticket = filterTicket;
   const filter = state.live.filter;
+  const scope = state.live.scope;
   try {
-    const page = await withKey((key) => listJobs({ status: filter || undefined, limit: PAGE_SIZE }, key));
+    const page = await withKey((key) => listJobs({ status: filter || undefined, scope, limit: PAGE_SIZE }, key));
     if (ticket !== filterTicket) return;
     const receivedAt = Date.now();
     for (const job of page.jobs) {
@@ -399,6 +437,7 @@ async function loadFirstPage(): Promise<void> {
   } catch (error) {
     if (!isUnauthorized(error)) toast(`Could not load jobs: ${errorMessage(error)}`, 'error');
   } finally {
+    if (ticket === filterTicket) loadedTicket = ticket;
     state.loaded = true;
     frames.schedule();
   }
@@ -413,8 +452,11 @@ let countsUnavailable = false;
 /** Reads the counts again, at most every {@link COUNTS_INTERVAL_MS}, and once more after the last change. */
 const counts = trailingThrottle(async () => {
   if (countsUnavailable) return;
+  const scope = state.live.scope;
   try {
-    state.counts = await withKey((key) => getJobCounts(key));
+    const read = await withKey((key) => getJobCounts(key, scope));
+    // Counts of a group left meanwhile are dropped: the switch asked for the new group's.
+    if (scopeKey(scope) === scopeKey(state.live.scope)) state.counts = read;
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) countsUnavailable = true;
     // Otherwise the next change asks again; the stream's state tells of an outage.
@@ -426,8 +468,9 @@ const counts = trailingThrottle(async () => {
 async function loadOlder(cursor: string, step: 'push' | 'replace'): Promise<void> {
   const ticket = filterTicket;
   const filter = state.live.filter;
+  const scope = state.live.scope;
   try {
-    const page = await withKey((key) => listJobs({ status: filter || undefined, cursor, limit: PAGE_SIZE }, key));
+    const page = await withKey((key) => listJobs({ status: filter || undefined, scope, cursor, limit: PAGE_SIZE }, key));
     if (ticket !== filterTicket) return;
     state.older ??= new OlderPages();
     if (step === 'push') state.older.push(cursor, page.jobs, page.nextCursor !== undefined);
@@ -524,6 +567,7 @@ ui.startForm.addEventListener('submit', (event) => {
   void withKey((key) => createJob(input, key))
     .then((job) => {
       state.startedHere.add(job.id);
+      if (!matchesScope(job, state.live.scope)) applyScope(undefined);
       if (!matchesFilter(job, state.live.filter)) selectFilter('');
       if (state.older) showLive();
       upsert(job, Date.now());
@@ -541,8 +585,14 @@ function showStartError(message: string): void {
   ui.duration.setAttribute('aria-invalid', String(message !== ''));
 }
 
-/** Cancel and watch buttons of both lists. */
+/** Cancel and watch buttons, and batch and tag chips, of both lists. */
 function onRowClick(event: MouseEvent): void {
+  const chip = (event.target as Element | null)?.closest<HTMLButtonElement>('button.chip');
+  if (chip) {
+    const { scopeKind, scopeValue } = chip.dataset;
+    if (scopeValue !== undefined) applyScope(scopeKind === 'batch' ? { kind: 'batch', id: scopeValue } : { kind: 'tag', tag: scopeValue });
+    return;
+  }
   const button = (event.target as Element | null)?.closest<HTMLButtonElement>('button.cancel, button.watch');
   const id = button?.closest<HTMLLIElement>('li.job')?.dataset.id;
   if (!button || id === undefined || button.getAttribute('aria-disabled') === 'true') return;
@@ -618,6 +668,42 @@ function applyFilter(filter: StatusFilter): void {
   state.heldUpdates.clear();
   frames.schedule();
   void loadFirstPage();
+}
+
+/** Narrows the page to a batch or tag, or back to all jobs: its counts, its list, its pages. */
+function applyScope(scope: JobScope | undefined): void {
+  if (scopeKey(scope) === scopeKey(state.live.scope)) return;
+  filterTicket++;
+  state.live.setScope(scope);
+  state.older = undefined;
+  state.heldUpdates.clear();
+  state.counts = undefined;
+  showGroupError('');
+  ui.groupInput.value = '';
+  frames.schedule();
+  void loadFirstPage();
+  counts.call();
+}
+
+ui.groupForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const parsed = parseScope(ui.groupInput.value);
+  if ('error' in parsed) {
+    showGroupError(parsed.error);
+    ui.groupInput.focus();
+    return;
+  }
+  applyScope(parsed.scope);
+});
+
+ui.scopeClear.addEventListener('click', () => {
+  applyScope(undefined);
+  ui.jobsHeading.focus();
+});
+
+function showGroupError(message: string): void {
+  ui.groupError.textContent = message;
+  ui.groupInput.setAttribute('aria-invalid', String(message !== ''));
 }
 
 for (const input of ui.filters) {

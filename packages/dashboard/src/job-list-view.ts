@@ -27,6 +27,8 @@ interface Row {
   id: HTMLElement;
   watch: HTMLButtonElement;
   meta: HTMLElement;
+  /** The job's batch and tags, each a button that narrows the page to it. */
+  chips: HTMLElement;
   progress: HTMLProgressElement;
   state: HTMLElement;
   /** A completed job's result: a link for an http(s) URL, else text; hidden without one. */
@@ -134,6 +136,7 @@ export class JobListView {
     if (row.cancel.hidden === pending) row.cancel.hidden = !pending;
     this.updateProgress(row, job, now, skewMs);
     updateResult(row.result, job.result);
+    updateChips(row.chips, job);
   }
 
   private updateProgress(row: Row, job: Job, now: number, skewMs: number): void {
@@ -162,7 +165,10 @@ function createRow(job: Job): Row {
   watch.textContent = '★';
   const meta = document.createElement('span');
   meta.className = 'job-meta';
-  head.append(badge, id, watch, meta);
+  const chips = document.createElement('span');
+  chips.className = 'job-chips';
+  chips.hidden = true;
+  head.append(badge, id, watch, meta, chips);
 
   const progress = document.createElement('progress');
   progress.className = 'job-progress';
@@ -183,7 +189,7 @@ function createRow(job: Job): Row {
   cancel.append('Cancel', cancelLabel);
 
   li.append(head, progress, state, result, cancel);
-  return { job, li, badge, id, watch, meta, progress, state, result, cancel, cancelLabel };
+  return { job, li, badge, id, watch, meta, chips, progress, state, result, cancel, cancelLabel };
 }
 
 /** Points a new or reused row at `job`'s id. */
@@ -216,6 +222,33 @@ function updateResult(element: HTMLElement, value: unknown): void {
   link.target = '_blank';
   link.rel = 'noopener noreferrer';
   element.replaceChildren(label, link);
+}
+
+/**
+ * Shows `job`'s batch and tags as buttons (at most 1 + 10: the server's cap on tags), each
+ * carrying its scope in data attributes; built from text, never from HTML.
+ */
+function updateChips(element: HTMLElement, job: Job): void {
+  const key = `${job.batchId ?? ''} ${(job.tags ?? []).join(' ')}`;
+  if (element.dataset.shown === key) return;
+  element.dataset.shown = key;
+  const chips: HTMLButtonElement[] = [];
+  if (job.batchId !== undefined) chips.push(chip('batch', job.batchId, `batch …${job.batchId.slice(-6)}`, `Show batch ${job.batchId}`));
+  for (const tag of job.tags ?? []) chips.push(chip('tag', tag, tag, `Show tag ${tag}`));
+  element.hidden = chips.length === 0;
+  element.replaceChildren(...chips);
+}
+
+function chip(kind: 'batch' | 'tag', value: string, text: string, label: string): HTMLButtonElement {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = `chip chip-${kind}`;
+  button.dataset.scopeKind = kind;
+  button.dataset.scopeValue = value;
+  button.textContent = text;
+  button.title = label;
+  button.setAttribute('aria-label', label);
+  return button;
 }
 
 function setText(element: HTMLElement, text: string): void {

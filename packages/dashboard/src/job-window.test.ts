@@ -107,6 +107,25 @@ describe('JobWindow', () => {
     assert.equal(window.revision, before + 1);
   });
 
+  test('narrowed to a batch or tag, keeps only its jobs, from pages and from the stream', () => {
+    const window = new JobWindow({ limit: 5 });
+    window.setScope({ kind: 'tag', tag: 'night' });
+    window.load([{ ...job(3), tags: ['night'] }, job(2), { ...job(1), tags: ['day', 'night'] }], false);
+    assert.deepEqual(ids(window), [3, 1]);
+    window.offer(job(4));
+    window.offer({ ...job(5), batchId: 'bat_1' });
+    assert.deepEqual(ids(window), [3, 1], 'jobs outside the tag stay out');
+    window.offer({ ...job(3, 'completed'), tags: ['night'] });
+    assert.equal(window.jobs[0]?.status, 'completed', 'a job of the tag changes in place');
+    window.setScope({ kind: 'batch', id: 'bat_1' });
+    assert.deepEqual(ids(window), [], 'a new scope forgets the kept jobs until its first page');
+    window.offer({ ...job(5), batchId: 'bat_1' });
+    assert.deepEqual(ids(window), [5]);
+    window.setScope(undefined);
+    window.offer(job(6));
+    assert.deepEqual(ids(window), [6]);
+  });
+
   test('refuses a limit that is not a positive integer', () => {
     assert.throws(() => new JobWindow({ limit: 0 }), RangeError);
     assert.throws(() => new JobWindow({ memory: 1.5 }), RangeError);

@@ -9,6 +9,7 @@
  */
 import type { Job, JobStatus } from '@jobwait/client';
 import { matchesFilter, type StatusFilter } from './job-format.js';
+import { matchesScope, type JobScope } from './job-scope.js';
 
 /** Options of {@link JobWindow}. */
 export interface JobWindowOptions {
@@ -28,12 +29,13 @@ export interface JobWindowOptions {
 /** Defaults of {@link JobWindowOptions}. */
 export const JOB_WINDOW_DEFAULTS: Readonly<Required<JobWindowOptions>> = Object.freeze({ limit: 50, memory: 4096 });
 
-/** The newest `limit` jobs that match a status filter. */
+/** The newest `limit` jobs that match a status filter (and a batch or tag, when narrowed to one). */
 export class JobWindow {
   /** Jobs kept at most. */
   readonly limit: number;
   private readonly memory: number;
   private filterValue: StatusFilter = '';
+  private scopeValue: JobScope | undefined;
   /** Newest first. */
   private items: Job[] = [];
   /** Latest version and status seen of recently seen jobs, least recently seen first (a Map keeps insertion order). */
@@ -50,6 +52,11 @@ export class JobWindow {
   /** The status filter; `''` keeps every status. */
   get filter(): StatusFilter {
     return this.filterValue;
+  }
+
+  /** The batch or tag the jobs belong to; undefined for all jobs. */
+  get scope(): JobScope | undefined {
+    return this.scopeValue;
   }
 
   /** The jobs kept, newest first. Read-only: a new array after each change. */
@@ -88,11 +95,19 @@ export class JobWindow {
     this.changes++;
   }
 
+  /** Narrows to a batch or tag (undefined: all jobs) and forgets the kept jobs, as {@link setFilter} does. */
+  setScope(scope: JobScope | undefined): void {
+    this.scopeValue = scope;
+    this.items = [];
+    this.olderExist = true;
+    this.changes++;
+  }
+
   /** Takes in one snapshot (from the event stream or an action); true when the kept jobs changed. */
   offer(job: Job): boolean {
     if (!this.remember(job)) return false;
     const index = this.items.findIndex((kept) => kept.id === job.id);
-    const matches = matchesFilter(job, this.filterValue);
+    const matches = this.matches(job);
     if (index >= 0) {
       const next = this.items.slice();
       if (matches) next[index] = job;
@@ -133,10 +148,15 @@ export class JobWindow {
       const kept = byId.get(job.id);
       if (kept === undefined || job.version >= kept.version) byId.set(job.id, job);
     }
-    const next = [...byId.values()].filter((job) => matchesFilter(job, this.filterValue)).sort(newestFirst);
+    const next = [...byId.values()].filter((job) => this.matches(job)).sort(newestFirst);
     this.olderExist = hasMore || next.length > this.limit;
     if (next.length > this.limit) next.length = this.limit;
     this.commit(next);
+  }
+
+  /** True when `job` shows under the filter and the scope. */
+  matches(job: Job): boolean {
+    return matchesFilter(job, this.filterValue) && matchesScope(job, this.scopeValue);
   }
 
   /** Records `job`'s version; false when a newer one was seen before. */
