@@ -173,10 +173,8 @@ export function nextPredictedDelay(
   const prediction = state.prediction;
   const end = prediction && isEndPrediction(prediction.length) && prediction.ageMs >= 0 ? new EndDistribution(prediction.length, prediction.ageMs) : undefined;
   if (!end?.usable) return nextPollDelay(state.attempt, waited, fallback);
-  const ceiling = Math.max(
-    Math.min(options.minDelayMs + options.maxRelativeDelay * waited, options.maxDelayMs, MAX_TIMER_DELAY_MS, latenessCeiling(end, waited, options.maxLateness)),
-    0,
-  );
+  const relative = options.minDelayMs + options.maxRelativeDelay * waited;
+  const ceiling = Math.min(relative, options.maxDelayMs, MAX_TIMER_DELAY_MS, latenessCeiling(end, waited, options.maxLateness));
   const worth = (gap: number): number => Math.min(options.lookWorthShare * (waited + gap), options.maxLookWorthMs);
   if (end.expectedLateness(ceiling) <= worth(ceiling)) return Math.floor(Math.max(options.minDelayMs, ceiling));
   // Expected lateness grows faster than the worth of a look (it is convex, the worth at most linear
