@@ -8,6 +8,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { IngestResult } from '../ingest/ingest-applier.js';
 import type { SourceStatus } from '../ingest/ingest-source.js';
+import { histogramValues, PlainSeries, registerPlainMetric } from './plain-series.js';
 import { RequestMetrics } from './request-metrics.js';
 
 /** How a waiter learnt of a change. */
@@ -124,14 +125,14 @@ export class ServerMetrics implements WaitObserver {
     registers: [this.registry],
     collect: () => this.collectWaiters(),
   });
-  /** `jobwait_wake_delay_seconds{transport}`: from a job's change (a completion's `dueAt`) to the answer that tells a held waiter. */
-  readonly wakeDelay = new Histogram({
-    name: 'jobwait_wake_delay_seconds',
-    help: 'Delay from a job reaching its final state (dueAt for a completion) to a held waiter being told',
-    labelNames: ['transport'] as const,
-    buckets: WAKE_BUCKETS,
-    registers: [this.registry],
-  });
+  /**
+   * `jobwait_wake_delay_seconds{transport}`: from a job's change (a completion's `dueAt`) to the answer
+   * that tells a held waiter. Observed per waiter in a wake-up burst, so with plain numbers.
+   */
+  private readonly wakeDelay: Readonly<Record<WakeTransport, PlainSeries>> = {
+    'long-poll': new PlainSeries({ transport: 'long-poll' }, WAKE_BUCKETS),
+    sse: new PlainSeries({ transport: 'sse' }, WAKE_BUCKETS),
+  };
   /**
    * `jobwait_deliveries_total{kind,result}`: webhook and email delivery attempts by result.
    * @example metrics.deliveries.inc({ kind: 'webhook', result: 'delivered' })
@@ -275,7 +276,11 @@ export class ServerMetrics implements WaitObserver {
     for (const kind of ['webhook', 'email']) {
       for (const result of ['delivered', 'retrying', 'failed', 'disabled'] satisfies DeliveryResult[]) this.deliveries.inc({ kind, result }, 0);
     }
-    for (const transport of ['long-poll', 'sse'] satisfies WakeTransport[]) this.wakeDelay.zero({ transport });
+    // Both transports from the start, at 0.
+    const wakeDelay = 'jobwait_wake_delay_seconds';
+    registerPlainMetric(this.registry, wakeDelay, 'Delay from a job reaching its final state (dueAt for a completion) to a held waiter being told', 'histogram', () =>
+      histogramValues(wakeDelay, Object.values(this.wakeDelay), WAKE_BUCKETS),
+    );
     for (const kind of ['job', 'delivery', 'idempotency_key'] satisfies PrunedKind[]) this.retentionDeleted.inc({ kind }, 0);
     for (const reason of ['key_cap', 'server_ceiling']) this.holdRefusals.inc({ reason }, 0);
     for (const kind of ['accept_error', 'dropped']) this.connectionErrors.inc({ kind }, 0);
@@ -332,7 +337,7 @@ export class ServerMetrics implements WaitObserver {
   }
 
   woke(transport: WakeTransport, delayMs: number): void {
-    this.wakeDelay.observe({ transport }, Math.max(0, delayMs) / 1000);
+    this.wakeDelay[transport].add(Math.max(0, delayMs) / 1000);
   }
 
   /** The Prometheus text exposition of this server and of the process. */
