@@ -36,5 +36,15 @@ export function whileConnected<T>(raw: IncomingMessage, hold: (signal: WaitSigna
   const gone = new ClientGone();
   const onClose = (): void => gone.abort();
   raw.on('close', onClose);
-  return hold(gone).finally(() => raw.off('close', onClose));
+  // then() rather than finally(): a finally() costs two more promises and ticks per waiter in a wake-up.
+  return hold(gone).then(
+    (value) => {
+      raw.off('close', onClose);
+      return value;
+    },
+    (error: unknown) => {
+      raw.off('close', onClose);
+      throw error;
+    },
+  );
 }

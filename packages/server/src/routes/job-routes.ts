@@ -116,8 +116,11 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
     return sendJob(reply, job);
   }
 
-  /** A read that waits for the store, a kind's history or a change (long-poll). */
-  async function readJob(request: FastifyRequest<{ Params: JobParams }>, reply: FastifyReply, wait: number | undefined): Promise<FastifyReply> {
+  /**
+   * A read that waits for the store, a kind's history or a change (long-poll). It resolves to nothing
+   * once the answer is sent: resolving to the reply, a thenable, would cost Fastify two more ticks per answer.
+   */
+  async function readJob(request: FastifyRequest<{ Params: JobParams }>, reply: FastifyReply, wait: number | undefined): Promise<void> {
     const tenant = tenantOf(request);
     const { id } = request.params;
     const known = knownVersion(request.headers['if-none-match'], id);
@@ -143,7 +146,7 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
       if (isFinal(state.status) && state.updatedAt >= heldSince) options.waits?.woke('long-poll', service.now() - state.updatedAt);
     }
     // Only a job of a kind waits for its history: no promise for the others.
-    return answerRead(request, reply, job.kind === undefined ? job : await withHistory(job));
+    answerRead(request, reply, job.kind === undefined ? job : await withHistory(job));
   }
 
   app.get<{ Querystring: ListJobsQuery }>(
