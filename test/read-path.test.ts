@@ -1,6 +1,7 @@
 /**
  * Issue 14, step 3: the two reads clients repeat most, `GET /v1/jobs/{id}`
- * and the seed's `GET /status`, take the one read path (the Fastify routes).
+ * and the seed's `GET /status`, answered by the Fastify routes or, when it can answer them alike,
+ * by the early path ahead of Fastify's router (test/early-reads.test.ts compares the two).
  * What a client sees of them: the bodies, every header, ETag and 304, the
  * request id, access control on the API only (public routes need no key),
  * rate limits, and the request metrics they are counted in.

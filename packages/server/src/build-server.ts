@@ -19,7 +19,8 @@ import type { AccessMode } from './auth/key-store.js';
 import type { Engine } from './engines/engine.js';
 import { openEngine } from './engines/open-engine.js';
 import { corsPreflightRoutes, registerCorsHooks } from './http/cors.js';
-import { registerRequestHooks } from './http/request-hooks.js';
+import { earlyReads, earlyReadServer, type EarlyRead } from './http/early-reads.js';
+import { answerRecorder, registerRequestHooks } from './http/request-hooks.js';
 import { requestIdOf } from './http/request-id.js';
 import { SseHub } from './http/sse-hub.js';
 import { IngestApplier } from './ingest/ingest-applier.js';
@@ -108,7 +109,10 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
   const rateLimit = opts.rateLimit > 0 ? { perSecond: opts.rateLimit, burst: opts.rateBurst } : undefined;
   const apiKeys = [...opts.apiKeys, ...(opts.apiKeysFile === undefined ? [] : readKeysFile(opts.apiKeysFile))];
   const logging = await loggerOption(opts, deps);
+  // The hot reads' early path, made below once the parts it shares exist (http/early-reads.ts).
+  let early: EarlyRead | undefined;
   const app = Fastify({
+    serverFactory: earlyReadServer(() => early),
     ...logging.fastify,
     // One line per request at most, written by the request log (logging/request-log.ts), not Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
@@ -218,7 +222,8 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
   app.decorate('ingest', ingest);
 
   const requestLog = new RequestLog(app.log, { lineLevel: logging.pretty ? 'info' : 'debug' });
-  registerRequestHooks(app, metrics, requestLog);
+  const record = answerRecorder(metrics, requestLog);
+  registerRequestHooks(app, metrics, record);
   registerProblemHandlers(app);
   // Before the access check: a refused read (401 expired, 403 scope) still tells the page why.
   registerCorsHooks(app, opts.corsOrigin);
@@ -233,6 +238,7 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
     onAccessMode: (mode: AccessMode, previous: AccessMode | undefined) => logAccessMode(app.log, mode, previous, createKeyHint(engine)),
   };
   const access = new AccessControl(accessOptions);
+  early = earlyReads({ service, passesUnchecked: () => access.passesUnchecked(), enabled: () => !draining && opts.corsOrigin.length === 0, record });
   app.decorateRequest('tenant', OPEN_TENANT);
   app.decorateRequest('keyId', undefined);
   app.decorateRequest('readScope', undefined);

@@ -95,6 +95,15 @@ export class AccessControl {
 
   constructor(private readonly options: AccessControlOptions) {}
 
+  /**
+   * True when any request may pass without a look at its credentials or a token from a bucket: the
+   * server runs open (a fresh cached mode says so) and no default rate limit applies. Fails closed:
+   * false whenever the mode is stale, keys are required or a limit is on.
+   */
+  passesUnchecked(): boolean {
+    return this.options.defaultPolicy === undefined && this.openNow() === true;
+  }
+
   /** True while a fresh cached access mode says open; undefined when the cache is stale (ask {@link accessMode}). */
   openNow(): boolean | undefined {
     const cache = this.cached;
@@ -205,7 +214,7 @@ export function accessHook(access: AccessControl, options: Pick<AccessControlOpt
   };
   return (request, reply, done) => {
     // Open (a fresh cached mode), no limits: every request acts as the one tenant, which `request.tenant` holds from the start.
-    if (options.defaultPolicy === undefined && access.openNow() === true) return done();
+    if (access.passesUnchecked()) return done();
     admit(request, reply).then((allowed) => void (allowed && done()), done);
   };
 }

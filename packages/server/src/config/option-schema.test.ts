@@ -158,7 +158,7 @@ describe('the server schema', () => {
   it('--hot-reads is still accepted, deprecated: a warning, and no line in --print-config', () => {
     const config = parse(['--hot-reads', 'on']);
     assert.equal(Object.hasOwn(effectiveConfig(config), 'hot-reads'), false);
-    assert.deepEqual(deprecationWarnings(SERVER_SCHEMA, config.server), ['--hot-reads is deprecated and has no effect: every request takes the one read path (the Fastify routes); accepted so that existing configs still start']);
+    assert.deepEqual(deprecationWarnings(SERVER_SCHEMA, config.server), ['--hot-reads is deprecated and has no effect: the hot reads take the early path whenever it answers as the routes do, with no switch; accepted so that existing configs still start']);
     assert.deepEqual(deprecationWarnings(SERVER_SCHEMA, parse([]).server), []);
   });
 

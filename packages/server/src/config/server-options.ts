@@ -240,7 +240,7 @@ export const SERVER_SCHEMA = Object.freeze({
     env: 'JOBWAIT_HOT_READS',
     arg: 'on|off',
     description: 'was: plain reads answered ahead of Fastify',
-    deprecated: 'every request takes the one read path (the Fastify routes); accepted so that existing configs still start',
+    deprecated: 'the hot reads take the early path whenever it answers as the routes do, with no switch; accepted so that existing configs still start',
   }),
   metricsToken: text({
     flag: 'metrics-token',

@@ -5,9 +5,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BadRequestError } from '../errors/errors.js';
 import { prefersUntilFinal, requestedWait } from '../http/prefer.js';
-import { jobBody, jobHeaders, knownVersion, READ_VARY } from '../http/job-answer.js';
+import { jobBody, jobHeaders, knownVersion } from '../http/job-answer.js';
+import { answerJobRead } from '../http/read-answer.js';
 import { whileConnected } from '../http/while-connected.js';
-import { effectiveState, isFinal, jobEtag, jobView, type JobRecord } from '../jobs/job-record.js';
+import { effectiveState, isFinal, jobView, type JobRecord } from '../jobs/job-record.js';
 import type { JobService, NewJob } from '../jobs/job-service.js';
 import { isReported } from '../jobs/transition.js';
 import { createJobProblem } from './create-job-checks.js';
@@ -106,14 +107,10 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
     },
   );
 
-  /** Answers a read of `job`: 304 when the client's ETag names its version, else the job. */
+  /** Answers a read of `job` (the early path sends the same: http/read-answer.ts). */
   function answerRead(request: FastifyRequest<{ Params: JobParams }>, reply: FastifyReply, job: JobRecord): FastifyReply {
-    reply.header('vary', READ_VARY);
-    const known = knownVersion(request.headers['if-none-match'], request.params.id);
-    if (known !== undefined && effectiveState(job, service.now()).version === known) {
-      return reply.code(304).header('etag', jobEtag(request.params.id, known)).send();
-    }
-    return sendJob(reply, job);
+    const { status, headers, body } = answerJobRead(job, request.headers['if-none-match'], service.now());
+    return reply.code(status).headers(headers).send(body);
   }
 
   /**

@@ -7,9 +7,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isStoreUnreachable } from '../errors/errors.js';
 import { effectiveState, type JobRecord } from '../jobs/job-record.js';
-import { retryAfterSeconds } from '../jobs/transition.js';
 import type { JobService } from '../jobs/job-service.js';
-import { JSON_TYPE } from '../http/job-answer.js';
+import { answerStatusRead } from '../http/read-answer.js';
 import { requestedWait } from '../http/prefer.js';
 import { whileConnected } from '../http/while-connected.js';
 import type { HeldConnections, Hold } from '../limits/held-connections.js';
@@ -28,8 +27,6 @@ export interface TimerRoutesOptions {
   held?: HeldConnections | undefined;
 }
 
-/** The three bodies of `GET /status`, serialized once. */
-const STATUS_BODIES = { pending: '{"result":"pending"}', completed: '{"result":"completed"}', error: '{"result":"error"}' } as const;
 
 /** The seed's `{"error": ...}` answer. */
 function seedError(reply: FastifyReply, status: number, error: string): FastifyReply {
@@ -73,13 +70,6 @@ function parseSeedJson(raw: string): unknown {
   }
 }
 
-/** The seed's `result` for a timer (a canceled one reads as `error`), and `Retry-After` (whole seconds until due) while pending. */
-export function seedStatus(job: JobRecord, now: number): { result: 'pending' | 'completed' | 'error'; retryAfter?: string } {
-  const { status } = effectiveState(job, now);
-  if (status === 'pending') return { result: status, retryAfter: String(retryAfterSeconds(job, now) ?? 1) };
-  return { result: status === 'canceled' ? 'error' : status };
-}
-
 /** Registers `POST /start-timer` and `GET /status`. */
 export async function timerRoutes(app: FastifyInstance, options: TimerRoutesOptions): Promise<void> {
   const { service, maxDurationSeconds, maxWaitSeconds, held } = options;
@@ -119,11 +109,10 @@ export async function timerRoutes(app: FastifyInstance, options: TimerRoutesOpti
     return reply.code(200).type('application/json; charset=utf-8').send({ message: `Timer started for ${duration} seconds` });
   });
 
-  /** The seed's answer for `job` as it reads now. */
+  /** The seed's answer for `job` as it reads now (the early path sends the same: http/read-answer.ts). */
   function sendStatus(reply: FastifyReply, job: JobRecord): FastifyReply {
-    const { result, retryAfter } = seedStatus(job, service.now());
-    if (retryAfter !== undefined) reply.header('retry-after', retryAfter);
-    return reply.code(200).type(JSON_TYPE).send(STATUS_BODIES[result]);
+    const { status, headers, body } = answerStatusRead(job, service.now());
+    return reply.code(status).headers(headers).send(body);
   }
 
   app.get('/status', { config: { seed: true } }, (request, reply) => {
