@@ -50,20 +50,26 @@ export function earlyReads(options: EarlyReadOptions): EarlyRead {
     if (headers.prefer !== undefined || headers['if-none-match'] !== undefined || headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined) return false;
     let route: string;
     let answer: ReadAnswer;
-    if (url === '/status') {
-      if (!options.enabled() || !options.passesUnchecked()) return false;
-      const job = service.peekCurrentTimer(OPEN_TENANT);
-      if (job === undefined) return false;
-      route = '/status';
-      answer = answerStatusRead(job, service.now());
-    } else if (url.startsWith(JOB_PREFIX)) {
-      const id = url.slice(JOB_PREFIX.length);
-      if (!isJobId(id) || !options.enabled() || !options.passesUnchecked()) return false;
-      const job = service.peek(OPEN_TENANT, id);
-      if (job === undefined || job.kind !== undefined) return false;
-      route = '/v1/jobs/:id';
-      answer = answerJobRead(job, undefined, service.now());
-    } else {
+    try {
+      if (url === '/status') {
+        if (!options.enabled() || !options.passesUnchecked()) return false;
+        const job = service.peekCurrentTimer(OPEN_TENANT);
+        if (job === undefined) return false;
+        route = '/status';
+        answer = answerStatusRead(job, service.now());
+      } else if (url.startsWith(JOB_PREFIX)) {
+        const id = url.slice(JOB_PREFIX.length);
+        if (!isJobId(id) || !options.enabled() || !options.passesUnchecked()) return false;
+        const job = service.peek(OPEN_TENANT, id);
+        if (job === undefined || job.kind !== undefined) return false;
+        route = '/v1/jobs/:id';
+        answer = answerJobRead(job, undefined, service.now());
+      } else {
+        return false;
+      }
+    } catch {
+      // A store that fails here (counted in jobwait_store_errors_total) fails again in the route,
+      // which answers it as every route does; thrown from a request listener it would end the process.
       return false;
     }
     const reqId = requestIdOf(headers['x-request-id']);
