@@ -33,7 +33,7 @@ export class SseStream {
   /**
    * Latest unsent event per key while the socket is full. Made, like the `drain` listener, only
    * when a write blocks: most streams never block, and 20,000 idle ones each paid for an empty Map
-   * and a listener (bench/server, issue 8: memory per held stream).
+   * and a listener (bench/server: memory per held stream).
    */
   private queued: Map<string, string> | undefined;
   private closed = false;
@@ -72,7 +72,7 @@ export class SseStream {
 
   /**
    * Sends the stream's last event and ends it, in one write: when 20,000 streams end together
-   * that is 20,000 system calls fewer than `send()` then `close()` (bench/server, issue 8). Even a
+   * that is 20,000 system calls fewer than `send()` then `close()` (bench/server). Even a
    * full socket takes it (Node buffers one chunk), so a slow reader still gets the final state;
    * snapshots still queued are older than it and are dropped.
    */
@@ -159,7 +159,7 @@ export class SseHub {
 
   /**
    * One heartbeat round, {@link HEARTBEAT_BATCH} streams per turn of the event loop: written in
-   * one go, 20,000 streams held the loop for ~0.5 s every interval (bench/server, issue 8).
+   * one go, 20,000 streams held the loop for ~0.5 s every interval (bench/server).
    */
   private beat(): void {
     if (this.beating) return;

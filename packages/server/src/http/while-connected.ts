@@ -26,7 +26,7 @@ class ClientGone implements WaitSignal {
 
 /**
  * Runs `hold` with a signal that aborts if the client disconnects meanwhile; the close listener
- * goes once `hold` ends. Two measured reasons for its shape (bench/server, issue 8): an
+ * goes once `hold` ends. Two measured reasons for its shape (bench/server): an
  * AbortController per held request was ~1 KB of the ~10 KB a held long-poll costs, and a close
  * listener left on aborted every answered long-poll too (Node closes the request after the
  * response), building a DOMException with its stack per waiter in the wake-up burst.

@@ -73,7 +73,7 @@ export interface WaitResult {
 /**
  * What ends a held wait early: an `AbortSignal`, or any lighter object with these members. The
  * routes pass one that costs a few bytes (`http/while-connected.ts`): an AbortController is an
- * EventTarget of ~1 KB per held request (heap snapshots, bench/server, issue 8).
+ * EventTarget of ~1 KB per held request (heap snapshots, bench/server).
  */
 export interface WaitSignal {
   readonly aborted: boolean;
@@ -471,7 +471,7 @@ export class JobService {
         };
       });
       // Every waiter of a job shares the published record: 20,000 waiters re-reading the store at
-      // once made the last of them hundreds of ms late (bench/server, issue 8).
+      // once made the last of them hundreds of ms late (bench/server).
       const changed = newer();
       if (changed) return { job: changed, changed: true };
       const job = await this.get(tenant, id);

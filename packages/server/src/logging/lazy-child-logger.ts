@@ -2,7 +2,7 @@
  * Request loggers made on their first line. Fastify makes a pino child logger for every request,
  * and pino runs each child's bindings (`reqId`) through the redaction of `log-options.ts`, whose
  * wildcard paths (`*.authorization`, ...) match every key: about 5% of the CPU of a
- * `GET /v1/jobs/{id}` at `--log-level warn` (bench/server, issue 8), for a logger that most
+ * `GET /v1/jobs/{id}` at `--log-level warn` (bench/server), for a logger that most
  * requests never write with. The real child is made when a line is logged at an enabled level,
  * or when anything else of it is used.
  */

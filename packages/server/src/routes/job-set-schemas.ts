@@ -1,5 +1,5 @@
 /**
- * JSON schemas of many jobs at once (issue 18): batches, lookups by id, counts of a tag or batch,
+ * JSON schemas of many jobs at once: batches, lookups by id, counts of a tag or batch,
  * and watches (a set of jobs made with a POST, waited on with a long-poll or an event stream).
  */
 import { Type, type Static } from 'typebox';

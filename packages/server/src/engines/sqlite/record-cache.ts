@@ -4,7 +4,7 @@
  * any other connection has committed to the file (`PRAGMA data_version`), so
  * a second process, the `jobwait keys` CLI or an operator's `sqlite3` never
  * leave it stale for more than a millisecond. A row read and its WAL lock calls
- * were a third of a `GET /v1/jobs/{id}` (bench/server, issue 8).
+ * were a third of a `GET /v1/jobs/{id}` (bench/server).
  */
 import { performance } from 'node:perf_hooks';
 import type { JobRecord } from '../../jobs/job-record.js';

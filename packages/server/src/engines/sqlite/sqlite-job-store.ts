@@ -240,7 +240,7 @@ export class SqliteJobStore implements JobStore {
         version = @version, deadline_at = @deadline_at, work = @work, rev = @rev, unnotified_since = COALESCE(@unnotified, unnotified_since)
         WHERE id = @id AND rev = @expected RETURNING rev`),
       pendingReported: db.prepare<[], RawRow>(`SELECT ${COLUMNS} FROM jobs WHERE state = 'pending' AND duration IS NULL AND deadline_at IS NOT NULL`).raw(true),
-      // Raw rows on the read paths every poll takes: ~2 µs of ~6 µs per read (bench/server, issue 8).
+      // Raw rows on the read paths every poll takes: ~2 µs of ~6 µs per read (bench/server).
       get: db.prepare<[string, string], RawRow>(`SELECT ${COLUMNS} FROM jobs WHERE id = ? AND tenant = ?`).raw(true),
       getById: db.prepare<[string], RawRow>(`SELECT ${COLUMNS} FROM jobs WHERE id = ?`).raw(true),
       idemGet: db.prepare<[string, string], { fingerprint: string; job_id: string }>('SELECT fingerprint, job_id FROM idempotency_keys WHERE tenant = ? AND key = ?'),
@@ -363,7 +363,7 @@ export class SqliteJobStore implements JobStore {
       return result;
     }
     // Group commit: one commit per job (a WAL write and a lock round each) capped creates near
-    // 5,000/s; batched, the same durability costs a fraction (bench/server, issue 8).
+    // 5,000/s; batched, the same durability costs a fraction (bench/server).
     return new Promise((resolve, reject) => {
       if (this.pendingCreates.push({ row: toRow(job), resolve, reject }) === 1) setImmediate(() => this.commitCreates());
     });
