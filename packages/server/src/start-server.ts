@@ -1,5 +1,7 @@
 /** Builds, listens, and shuts down gracefully on SIGINT/SIGTERM: what the binaries run. */
+import type { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
 import { buildServer, type ServerDeps } from './build-server.js';
 import type { ServerConfig } from './config/server-config.js';
 
@@ -53,13 +55,20 @@ export async function startServer(config: ServerConfig, handleSignals = true, de
 const LOG_FLUSH_TIMEOUT_MS = 2000;
 
 /**
- * Exits once every line logged so far is written. pino's default destination writes
- * asynchronously; exiting at once would flush what is buffered synchronously while an earlier
- * write is still in flight, so a busy machine saw "stopped" before "shutting down".
+ * Exits once every line logged so far is written, in order. pino's default destination writes
+ * asynchronously, and its `flush(cb)` calls back at once (it buffers nothing of its own), so
+ * exiting then let pino's exit hook write the buffered lines synchronously while an earlier write
+ * was still in flight: a busy machine saw "stopped" before "shutting down". Ending the destination
+ * waits for that write, then writes the rest after it (stdout itself stays open).
  */
 function exitAfterLog(app: FastifyInstance, code: number): void {
-  const flush = (app.log as Partial<{ flush(cb: (error?: Error) => void): void }>).flush;
-  if (typeof flush !== 'function') process.exit(code);
-  setTimeout(() => process.exit(code), LOG_FLUSH_TIMEOUT_MS).unref();
-  flush.call(app.log, () => process.exit(code));
+  const exit = (): never => process.exit(code);
+  setTimeout(exit, LOG_FLUSH_TIMEOUT_MS).unref();
+  const stream = (app.log as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as Partial<Pick<Writable, 'end' | 'once'>> | undefined;
+  if (typeof stream?.end !== 'function' || typeof stream.once !== 'function') exit();
+  else {
+    stream.once('close', exit);
+    stream.once('error', exit);
+    stream.end();
+  }
 }
