@@ -5,9 +5,9 @@
  * assertions: every wait is for a state, with a generous timeout.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { ensureDashboardBuilt, launchChromium, watchForErrors } from './helpers/dashboard-browser.js';
+import { describe, test } from 'node:test';
+import type { BrowserContext, Page } from 'playwright-core';
+import { useDashboardBrowser, watchForErrors } from './helpers/dashboard-browser.js';
 import { startTestServer, type TestServer } from './helpers/jobwait-server.js';
 
 /** Rows the live list shows at most (the dashboard's page size). */
@@ -41,22 +41,13 @@ async function liveIds(page: Page): Promise<string[]> {
 }
 
 describe('dashboard on a busy server, in Chromium', { timeout: 240_000 }, () => {
-  let browser: Browser;
-
-  before(async () => {
-    ensureDashboardBuilt();
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    await browser?.close();
-  });
+  const browser = useDashboardBrowser();
 
   test('dashboard under a burst of jobs: the DOM stays bounded, counts equal the server\'s once the burst is over, the newest job appears', async () => {
     const server = await startTestServer({ rateLimit: 0 });
     let context: BrowserContext | undefined;
     try {
-      context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      context = await browser().newContext({ viewport: { width: 1280, height: 900 } });
       const page = await context.newPage();
       const errors = watchForErrors(page);
       await page.goto(`${server.url}/`);
@@ -126,7 +117,7 @@ describe('dashboard on a busy server, in Chromium', { timeout: 240_000 }, () => 
     const server = await startTestServer({ rateLimit: 0 });
     let context: BrowserContext | undefined;
     try {
-      context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      context = await browser().newContext({ viewport: { width: 1280, height: 900 } });
       const page = await context.newPage();
       // A search for a job that does not exist is answered 404, which Chromium logs.
       const errors = watchForErrors(page, [/status of 404/]);

@@ -6,9 +6,9 @@
  * the counts follow; "All jobs" goes back. Reported jobs, so nothing ends by the clock.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { ensureDashboardBuilt, launchChromium, watchForErrors } from './helpers/dashboard-browser.js';
+import { describe, test } from 'node:test';
+import type { BrowserContext, Page } from 'playwright-core';
+import { useDashboardBrowser, watchForErrors } from './helpers/dashboard-browser.js';
 import { startTestServer, type TestServer } from './helpers/jobwait-server.js';
 
 interface Created {
@@ -56,16 +56,7 @@ async function waitForCounts(page: Page, expected: Counts): Promise<void> {
 }
 
 describe('dashboard groups a batch or a tag with its counts', { timeout: 120_000 }, () => {
-  let browser: Browser;
-
-  before(async () => {
-    ensureDashboardBuilt();
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    await browser?.close();
-  });
+  const browser = useDashboardBrowser();
 
   test('narrows to a tag and to a batch: the server counts, only its jobs, live as they finish, and back to all jobs', async () => {
     const server: TestServer = await startTestServer({ store: 'memory', rateLimit: 0 });
@@ -89,7 +80,7 @@ describe('dashboard groups a batch or a tag with its counts', { timeout: 120_000
       const tagged = await api<Created>('POST', '/v1/jobs', { tags: [TAG] });
       const all = [...unrelated, ...batchJobs, tagged].map((job) => job.id);
 
-      context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      context = await browser().newContext({ viewport: { width: 1280, height: 900 } });
       const page = await context.newPage();
       const errors = watchForErrors(page);
       await page.goto(`${server.url}/`);

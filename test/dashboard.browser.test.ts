@@ -10,12 +10,12 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { generateApiKey } from '@jobwait/server';
 import Fastify from 'fastify';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { acceptsGzip, dashboardRoutes } from '../packages/server/src/routes/dashboard-routes.js';
-import { ensureDashboardBuilt, launchChromium, watchForErrors } from './helpers/dashboard-browser.js';
+import { ensureDashboardBuilt, useDashboardBrowser, watchForErrors } from './helpers/dashboard-browser.js';
 import { startProxy } from './helpers/http-proxy.js';
 import { startTestServer, type TestServer } from './helpers/jobwait-server.js';
 
@@ -64,23 +64,15 @@ async function jobStatus(server: TestServer, id: string, key?: string): Promise<
 }
 
 describe('dashboard in Chromium', { timeout: 120_000 }, () => {
-  let browser: Browser;
+  const browser = useDashboardBrowser();
 
-  before(async () => {
-    ensureDashboardBuilt();
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    await browser?.close();
-    rmSync(SCREENSHOT_TEMP_DIR, { recursive: true, force: true });
-  });
+  after(() => rmSync(SCREENSHOT_TEMP_DIR, { recursive: true, force: true }));
 
   test('starts a job that turns completed without a reload, cancels another, and logs no errors', async () => {
     const server = await startTestServer();
     let context: BrowserContext | undefined;
     try {
-      context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+      context = await browser().newContext({ viewport: { width: 1280, height: 860 } });
       await context.grantPermissions(['notifications'], { origin: server.url });
       await context.addInitScript(RECORD_NOTIFICATIONS);
       const page = await context.newPage();
@@ -192,7 +184,7 @@ describe('dashboard in Chromium', { timeout: 120_000 }, () => {
     const server = await startTestServer({ store: 'memory', rateLimit: 0 });
     let context: BrowserContext | undefined;
     try {
-      context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+      context = await browser().newContext({ viewport: { width: 1280, height: 860 } });
       const page = await context.newPage();
       const errors = watchForErrors(page);
       await page.goto(`${server.url}/`);
@@ -239,7 +231,7 @@ describe('dashboard in Chromium', { timeout: 120_000 }, () => {
     const server = await startTestServer({ apiKeys: [key.key] });
     let context: BrowserContext | undefined;
     try {
-      context = await browser.newContext();
+      context = await browser().newContext();
       const page = await context.newPage();
       // Chromium logs every 401 fetch as a failed resource; those are this test's point.
       const errors = watchForErrors(page, [/status of 401/]);
@@ -307,7 +299,7 @@ describe('dashboard in Chromium', { timeout: 120_000 }, () => {
     });
     let context: BrowserContext | undefined;
     try {
-      context = await browser.newContext();
+      context = await browser().newContext();
       const page = await context.newPage();
       // The outage is this test's point: refused reconnections and the cut stream are logged by Chromium.
       const errors = watchForErrors(page, [/status of 503/, /net::ERR_/]);

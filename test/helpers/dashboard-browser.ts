@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
@@ -21,6 +22,25 @@ export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--
 export async function launchChromium(): Promise<Browser> {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`);
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}
+
+/**
+ * For a suite of dashboard tests: builds the dashboard if needed and launches Chromium before the
+ * suite, closes it after. Call inside `describe`; the returned function gives the browser.
+ */
+export function useDashboardBrowser(): () => Browser {
+  let browser: Browser | undefined;
+  before(async () => {
+    ensureDashboardBuilt();
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  return () => {
+    assert.ok(browser, 'the browser is launched before the suite');
+    return browser;
+  };
 }
 
 /** Builds the dashboard when dist/ is missing or older than a source it bundles. */

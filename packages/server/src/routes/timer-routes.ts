@@ -27,7 +27,6 @@ export interface TimerRoutesOptions {
   held?: HeldConnections | undefined;
 }
 
-
 /** The seed's `{"error": ...}` answer. */
 function seedError(reply: FastifyReply, status: number, error: string): FastifyReply {
   return reply.code(status).type('application/json; charset=utf-8').send({ error });
