@@ -14,6 +14,11 @@
  *   them from jobwait: request id, `Vary`, ETag, `Cache-Control`, `Retry-After`), so both write
  *   the same bytes and the ratio measures what jobwait does besides writing its answer.
  *
+ * With `BARE_AFTER_JOBWAIT=<a jobwait build's build-server.js>` in its environment, it first builds
+ * and starts a jobwait server in its own process (port 0, rate limit off, SQLite in a temp folder,
+ * default logging) and only then listens: the same handler after jobwait's setup, the floor of
+ * what any handler can reach inside a jobwait process (bench/server.ts's in-process floor).
+ *
  * Prints `listening <port>` once it listens. Usage:
  * `node bench/bare-server.ts <port> '<job JSON>' ['<job headers JSON>' '<status headers JSON>']` (through tsx).
  */
@@ -93,6 +98,17 @@ const server = createServer((req, res) => {
   res.writeHead(200, [...(status ? statusHeaders : jobHeaders), 'content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(body))]);
   res.end(body);
 });
+const afterJobwait = process.env.BARE_AFTER_JOBWAIT;
+if (afterJobwait) {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { buildServer } = (await import(afterJobwait)) as { buildServer: (options: object) => Promise<{ listen: (o: object) => Promise<string> }> };
+  const dataDir = mkdtempSync(join(tmpdir(), 'jobwait-bench-inprocess-'));
+  process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
+  const app = await buildServer({ rateLimit: 0, dataDir });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+}
 server.listen(port, '127.0.0.1', () => {
   const address = server.address();
   process.stdout.write(`listening ${typeof address === 'object' && address ? address.port : port}\n`);

@@ -15,7 +15,9 @@
  *    `GET /v1/jobs/{id}` and `GET /status` against the baseline answering a body of the same size, in
  *    `--rounds` rounds alternating baseline and jobwait (median of the per-round ratios), then `POST /v1/jobs` creates/s.
  *    A minimal Fastify (`bench/fastify-minimal-server.ts`: the baseline's answers, no plugins or hooks, logger off)
- *    runs in the same rounds: Fastify's own floor on this machine, beside jobwait's figure.
+ *    runs in the same rounds: Fastify's own floor on this machine, beside jobwait's figure. So does the
+ *    baseline's own handler started after a jobwait server in one process (`BARE_AFTER_JOBWAIT`): the
+ *    floor of any handler inside a jobwait process.
  * 2. Long-poll waiters: a fresh server; 20 jobs all due at the same moment; N waiters (20,000,
  *    or fewer when RLIMIT_NOFILE cannot hold them) spread evenly over them. RSS per waiter =
  *    (VmRSS held − VmRSS before) / N; lateness = when a waiter got the final state − dueAt
@@ -186,6 +188,12 @@ async function waitUntilUp(server: ServerChild, path: string): Promise<void> {
   }
 }
 
+/** `build-server` of the jobwait under test (the same build `startJobwait` runs), for the in-process floor. */
+function buildServerModule(): string {
+  if (SERVER_MODE === 'source') return join(SERVER_ROOT, 'packages/server/src/build-server.ts');
+  return SERVER_MODE === 'dist' ? join(SERVER_ROOT, 'packages/server/dist/build-server.js') : join(dirname(serverBuild!.bin), 'build-server.js');
+}
+
 /** The jobwait server under test, from source, as the brief runs it: rate limit off, SQLite in a fresh dir. */
 async function startJobwait(name: string): Promise<ServerChild & { dataDir: string }> {
   const port = await freePort();
@@ -218,10 +226,12 @@ async function startBaseline(
   jobJson: string,
   mirrored: { job: Record<string, string>; status: Record<string, string> } = { job: {}, status: {} },
   script = 'bench/bare-server.ts',
+  name = script === 'bench/bare-server.ts' ? 'baseline' : 'fastify-minimal',
+  env: Record<string, string> = {},
 ): Promise<ServerChild> {
   const port = await freePort();
   const argv = [process.execPath, '--import', 'tsx', script, String(port), jobJson, JSON.stringify(mirrored.job), JSON.stringify(mirrored.status)];
-  const server = spawnWithLimit(script === 'bench/bare-server.ts' ? 'baseline' : 'fastify-minimal', argv, port);
+  const server = spawnWithLimit(name, argv, port, env);
   await waitUntilUp(server, '/status');
   return server;
 }
@@ -427,27 +437,33 @@ interface Pair {
   rounds: string;
   /** Median per-round ratio of the baseline's CPU per answer to jobwait's (throughput at equal CPU). */
   cpuRatio: number;
-  /** The same for the minimal Fastify server, measured in the same rounds. */
-  floor: { f: Round; ratio: number; rounds: string; cpuRatio: number };
+  /** The same for each floor server (minimal Fastify, the bare handler in a jobwait process), measured in the same rounds. */
+  floors: Array<{ label: string; f: Round; ratio: number; rounds: string; cpuRatio: number }>;
+}
+
+/** A server that answers the baseline's paths, measured beside jobwait as a floor. */
+interface Floor {
+  /** What it is, in the table (`minimal Fastify`). */
+  label: string;
+  server: ServerChild;
 }
 
 /**
- * Warms all three up, then {@link ROUNDS} measured rounds of baseline, minimal Fastify and jobwait in
- * turn (the minimal Fastify answers the baseline's path).
+ * Warms them all up, then {@link ROUNDS} measured rounds of baseline, each floor and jobwait in
+ * turn (the floors answer the baseline's path).
  */
-async function pair(what: string, baseline: ServerChild, baselinePath: string, floor: ServerChild, jobwait: ServerChild, jobwaitPath: string): Promise<Pair> {
+async function pair(what: string, baseline: ServerChild, baselinePath: string, floors: Floor[], jobwait: ServerChild, jobwaitPath: string): Promise<Pair> {
   const baselineUrl = `${baseline.url}${baselinePath}`;
-  const floorUrl = `${floor.url}${baselinePath}`;
   const jobwaitUrl = `${jobwait.url}${jobwaitPath}`;
   await wrk(baselineUrl, WARM_S);
-  await wrk(floorUrl, WARM_S);
+  for (const { server } of floors) await wrk(`${server.url}${baselinePath}`, WARM_S);
   await wrk(jobwaitUrl, WARM_S);
   const b: Round[] = [];
-  const f: Round[] = [];
+  const f: Round[][] = floors.map(() => []);
   const j: Round[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     b.push(await measure(`baseline ${what}`, baselineUrl, baseline.pid));
-    f.push(await measure(`fastify-minimal ${what}`, floorUrl, floor.pid));
+    for (const [k, { label, server }] of floors.entries()) f[k]!.push(await measure(`${label} ${what}`, `${server.url}${baselinePath}`, server.pid));
     j.push(await measure(`jobwait ${what}`, jobwaitUrl, jobwait.pid));
   }
   const median = (rounds: Round[]): Round => {
@@ -457,19 +473,23 @@ async function pair(what: string, baseline: ServerChild, baselinePath: string, f
   const middle = (values: number[]): number => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
   const ratios = b.map((round, i) => j[i]!.rps / round.rps);
   const cpuRatios = b.map((round, i) => round.cpuUs / j[i]!.cpuUs);
-  const floorRatios = b.map((round, i) => f[i]!.rps / round.rps);
   return {
     b: median(b),
     j: median(j),
     ratio: middle(ratios),
     rounds: ratios.map((r) => `${r.toFixed(2)}x`).join(', '),
     cpuRatio: middle(cpuRatios),
-    floor: {
-      f: median(f),
-      ratio: middle(floorRatios),
-      rounds: floorRatios.map((r) => `${r.toFixed(2)}x`).join(', '),
-      cpuRatio: middle(b.map((round, i) => round.cpuUs / f[i]!.cpuUs)),
-    },
+    floors: floors.map(({ label }, k) => {
+      const fk = f[k]!;
+      const floorRatios = b.map((round, i) => fk[i]!.rps / round.rps);
+      return {
+        label,
+        f: median(fk),
+        ratio: middle(floorRatios),
+        rounds: floorRatios.map((r) => `${r.toFixed(2)}x`).join(', '),
+        cpuRatio: middle(b.map((round, i) => round.cpuUs / fk[i]!.cpuUs)),
+      };
+    }),
   };
 }
 
@@ -483,7 +503,7 @@ async function throughputPhase(): Promise<void> {
   console.log(`\n[throughput] wrk, ${WARM_S} s warm-up each, then ${ROUNDS} x ${MEASURE_S} s measured rounds alternating baseline / jobwait`);
   const server = await startJobwait('throughput');
   let baseline: ServerChild | undefined;
-  let floor: ServerChild | undefined;
+  const floors: Floor[] = [];
   try {
     const job = await createJob(server.port, 3600);
     const timer = await send(server.port, 'POST', '/start-timer', { duration: 3600 });
@@ -492,33 +512,39 @@ async function throughputPhase(): Promise<void> {
     const status = await get(server.port, '/status');
     const mirrored = { job: mirroredHeaders(shown.headers), status: mirroredHeaders(status.headers) };
     baseline = await startBaseline(shown.body, mirrored);
-    floor = await startBaseline(shown.body, mirrored, 'bench/fastify-minimal-server.ts');
+    floors.push({ label: 'minimal Fastify', server: await startBaseline(shown.body, mirrored, 'bench/fastify-minimal-server.ts') });
+    floors.push({
+      label: 'bare handler in a jobwait process',
+      server: await startBaseline(shown.body, mirrored, 'bench/bare-server.ts', 'bare-in-jobwait', { BARE_AFTER_JOBWAIT: buildServerModule() }),
+    });
     const bareJob = await get(baseline.port, `/v1/jobs/${job.id}`);
     const bareStatus = await get(baseline.port, '/status');
     notes.push(`baseline bodies: ${Buffer.byteLength(bareJob.body)} B for the job (jobwait: ${Buffer.byteLength(shown.body)} B), ${Buffer.byteLength(bareStatus.body)} B for /status (jobwait: ${Buffer.byteLength(status.body)} B)`);
     notes.push(`header lines both send besides Content-Type and Content-Length: ${Object.keys(mirrored.job).join(', ')} (job); ${Object.keys(mirrored.status).join(', ')} (/status)`);
 
     await probeWrk(`${baseline.url}/status`);
-    const statusPair = await pair('GET /status', baseline, '/status', floor, server, '/status');
-    const jobPair = await pair('GET /v1/jobs/{id}', baseline, `/v1/jobs/${job.id}`, floor, server, `/v1/jobs/${job.id}`);
+    const statusPair = await pair('GET /status', baseline, '/status', floors, server, '/status');
+    const jobPair = await pair('GET /v1/jobs/{id}', baseline, `/v1/jobs/${job.id}`, floors, server, `/v1/jobs/${job.id}`);
     const createUrl = `${server.url}/v1/jobs`;
     const script = postScript('{"duration":3600}');
     await wrk(createUrl, WARM_S, wrkSetting, script);
     const create = await measure('jobwait POST /v1/jobs', createUrl, server.pid, script);
     rmSync(script, { force: true });
 
-    const ratioRow = (measure: string, { j, b, ratio, rounds, cpuRatio, floor: fl }: Pair): void => {
+    const ratioRow = (measure: string, { j, b, ratio, rounds, cpuRatio, floors: fls }: Pair): void => {
       row(measure, `${fmt(j.rps)} req/s`, `>= ${TARGET.ratio}x baseline`, ratio >= TARGET.ratio && j.bad === 0, `${fmt(b.rps)} req/s`, `${ratio.toFixed(2)}x`);
       row(`${measure}: server CPU per answer (baseline / jobwait)`, `${fmt(j.cpuUs, 1)} µs`, '', undefined, `${fmt(b.cpuUs, 1)} µs`, `${cpuRatio.toFixed(2)}x`);
-      row(`${measure}: minimal Fastify instead of jobwait (req/s; CPU per answer)`, `${fmt(fl.f.rps)} req/s; ${fmt(fl.f.cpuUs, 1)} µs`, '', undefined, `${fmt(b.rps)} req/s; ${fmt(b.cpuUs, 1)} µs`, `${fl.ratio.toFixed(2)}x; ${fl.cpuRatio.toFixed(2)}x`, 'floor');
+      for (const fl of fls) {
+        row(`${measure}: ${fl.label} instead of jobwait (req/s; CPU per answer)`, `${fmt(fl.f.rps)} req/s; ${fmt(fl.f.cpuUs, 1)} µs`, '', undefined, `${fmt(b.rps)} req/s; ${fmt(b.cpuUs, 1)} µs`, `${fl.ratio.toFixed(2)}x; ${fl.cpuRatio.toFixed(2)}x`, 'floor');
+      }
       if (ROUNDS > 1) notes.push(`${measure}: ratio per round ${rounds}; the ratio shown is their median, the req/s each side's median round; CPU per answer from /proc/<pid>/stat over each round (10 ms ticks), its ratio the median per round`);
-      if (ROUNDS > 1) notes.push(`${measure}, minimal Fastify: ratio per round ${fl.rounds}`);
+      for (const fl of fls) if (ROUNDS > 1) notes.push(`${measure}, ${fl.label}: ratio per round ${fl.rounds}`);
     };
     ratioRow('GET /status (SQLite)', statusPair);
     ratioRow('GET /v1/jobs/{id} (SQLite)', jobPair);
     row('POST /v1/jobs creates (SQLite, WAL, synchronous=NORMAL)', `${fmt(create.rps)} /s`, `>= ${fmt(TARGET.createsPerSecond)} /s`, create.rps >= TARGET.createsPerSecond && create.bad === 0);
   } finally {
-    await floor?.stop();
+    for (const { server: f } of floors) await f.stop();
     await baseline?.stop();
     await server.stop();
   }
@@ -920,6 +946,9 @@ async function main(): Promise<number> {
 - Fastify's floor: \`bench/fastify-minimal-server.ts\`, the baseline's two answers (same bodies and header lines) served by a
   minimal Fastify of the version jobwait uses (no plugins, no hooks, logger off), measured in the same rounds: the most a Fastify
   server reaches on this machine before doing anything of its own.
+- In-process floor: \`bench/bare-server.ts\` with \`BARE_AFTER_JOBWAIT\`, the baseline's own handler in a process that first
+  built and started a jobwait server (the build under test, port 0, rate limit off, default logging) and only then listened:
+  the same handler code as the baseline, so its ratio is what the jobwait process costs node:http before any handler runs.
 - Waiter baseline: the same waiters held by \`bench/bare-server.ts\` (one timer per due time answers all of them in a loop, no
   framework), so the wake-up and memory figures of this machine have a floor to be read against.
 - Waiters: ${WAIT_JOBS} jobs due at the same moment ${LEAD_MS / 1000} s after creation (then, in a second run on a fresh server, the same
