@@ -538,7 +538,7 @@ async function throughputPhase(): Promise<void> {
         row(`${measure}: ${fl.label} instead of jobwait (req/s; CPU per answer)`, `${fmt(fl.f.rps)} req/s; ${fmt(fl.f.cpuUs, 1)} µs`, '', undefined, `${fmt(b.rps)} req/s; ${fmt(b.cpuUs, 1)} µs`, `${fl.ratio.toFixed(2)}x; ${fl.cpuRatio.toFixed(2)}x`, 'floor');
       }
       if (ROUNDS > 1) notes.push(`${measure}: ratio per round ${rounds}; the ratio shown is their median, the req/s each side's median round; CPU per answer from /proc/<pid>/stat over each round (10 ms ticks), its ratio the median per round`);
-      for (const fl of fls) if (ROUNDS > 1) notes.push(`${measure}, ${fl.label}: ratio per round ${fl.rounds}`);
+      if (ROUNDS > 1) for (const fl of fls) notes.push(`${measure}, ${fl.label}: ratio per round ${fl.rounds}`);
     };
     ratioRow('GET /status (SQLite)', statusPair);
     ratioRow('GET /v1/jobs/{id} (SQLite)', jobPair);

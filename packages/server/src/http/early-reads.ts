@@ -1,9 +1,9 @@
 /**
  * The two hot reads, `GET /status` and `GET /v1/jobs/{id}`, answered ahead of
  * Fastify's router when nothing of Fastify's is needed: a minimal Fastify
- * route alone costs about a fifth of a bare node:http handler's throughput
- * on the benchmark machine (docs/benchmarks.md), so the framework's floor is
- * below the read target before jobwait does anything.
+ * route alone already sits at or below the read target against a bare
+ * node:http handler (bench:server's floors, docs/benchmarks.md), before
+ * jobwait does anything.
  *
  * The early path answers only what it can answer exactly as the Fastify route
  * would, with the same parts: the answer from http/read-answer.ts, the request
