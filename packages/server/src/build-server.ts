@@ -6,7 +6,6 @@
  */
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import { Ajv } from 'ajv';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { deprecationWarnings } from './config/option-schema.js';
 import { resolveServerOptions, SERVER_SCHEMA, type ResolvedServerOptions, type ServerOptions } from './config/server-options.js';
@@ -22,6 +21,7 @@ import { corsPreflightRoutes, registerCorsHooks } from './http/cors.js';
 import { earlyReads, earlyReadServer, type EarlyRead } from './http/early-reads.js';
 import { answerRecorder, registerRequestHooks } from './http/request-hooks.js';
 import { requestIdOf } from './http/request-id.js';
+import { routeValidatorCompiler } from './http/route-validators.js';
 import { SseHub } from './http/sse-hub.js';
 import { IngestApplier } from './ingest/ingest-applier.js';
 import { IngestSources } from './ingest/ingest-sources.js';
@@ -133,7 +133,7 @@ export async function buildServer(options: ServerOptions = {}, deps: ServerDeps 
   });
   // Shared schemas first: a later addSchema() in a plugin would swap in Fastify's default validator.
   app.addSchema(JobSchema);
-  app.setValidatorCompiler(validatorCompiler());
+  app.setValidatorCompiler(routeValidatorCompiler());
   for (const warning of deprecationWarnings(SERVER_SCHEMA, options)) app.log.warn(warning);
   const metrics = new ServerMetrics();
 
@@ -338,12 +338,4 @@ async function loggerOption(opts: ResolvedServerOptions, deps: ServerDeps): Prom
   const pretty = resolveLogFormat(opts.logFormat, deps.logStream) === 'pretty';
   const destination = pretty ? await prettyDestination(deps.logStream) : deps.logStream;
   return { fastify: { logger: { ...jobwaitLoggerOptions(opts.logLevel), ...(destination ? { stream: destination } : {}) } }, pretty };
-}
-
-/** Bodies are validated strictly (no "10" for 10); query strings, params and headers are text, so they are coerced. */
-function validatorCompiler() {
-  const common = { allErrors: false, useDefaults: true, removeAdditional: false, strict: false } as const;
-  const strict = new Ajv({ ...common, coerceTypes: false });
-  const coercing = new Ajv({ ...common, coerceTypes: 'array' });
-  return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === 'body' ? strict : coercing).compile(schema);
 }
