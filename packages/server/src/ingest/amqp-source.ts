@@ -6,7 +6,7 @@
  * again with backoff: the broker delivers every unacknowledged message again, and a message
  * applied before the drop is then a duplicate (its id is in the job's receipts).
  */
-import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
+import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { AmqpSourceConfig } from './source-config.js';
 import type { IngestSource, MessageHandler } from './ingest-source.js';
 import { SourceRunner, type SourceSession } from './source-runner.js';
@@ -36,6 +36,8 @@ class AmqpQueue {
   /** One connection's life: resolves when it closed (dropped, failed, or the source stopped). */
   async consume(session: SourceSession): Promise<void> {
     const { url, queue, deadLetterQueue, prefetch } = this.config;
+    // Loaded on the first connection: a server without this source never pays for amqplib.
+    const { default: amqp } = await import('amqplib');
     const connection: ChannelModel = await amqp.connect(withHeartbeat(url), { timeout: CONNECT_TIMEOUT_MS });
     const closed = new Promise<void>((resolve) => connection.once('close', () => resolve()));
     // Without a listener an 'error' event would crash the process; the close that follows reconnects.

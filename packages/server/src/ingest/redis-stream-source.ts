@@ -6,7 +6,7 @@
  * consumer first re-reads its own pending entries: those it was given and had not acknowledged.
  * Each entry's `message` field holds the JSON message.
  */
-import { Redis } from 'ioredis';
+import type { Redis as RedisClient } from 'ioredis';
 import type { IngestResult } from './ingest-applier.js';
 import type { IngestSource, MessageHandler } from './ingest-source.js';
 import type { RedisStreamSourceConfig } from './source-config.js';
@@ -42,7 +42,9 @@ class RedisStreamGroup {
     const { url, stream, group, consumer, batch, claimIdleMs } = this.config;
     const signal = session.signal;
     // Commands fail at once while disconnected, and this loop (not ioredis) reconnects, with its backoff.
-    const redis = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: CONNECT_TIMEOUT_MS });
+    // Loaded on the first connection: a server without this source (and on SQLite) never pays for ioredis.
+    const { Redis } = await import('ioredis');
+    const redis: RedisClient = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: CONNECT_TIMEOUT_MS });
     redis.on('error', (error: Error) => session.error(error.message));
     try {
       await redis.connect();
@@ -93,7 +95,7 @@ class RedisStreamGroup {
    * one round trip (`XADD`s, then one `XACK`). If the store fails, the entries committed before it
    * are acknowledged and the error goes up: the rest stay pending and are read again after the reconnect.
    */
-  private async process(redis: Redis, entries: readonly Entry[]): Promise<void> {
+  private async process(redis: RedisClient, entries: readonly Entry[]): Promise<void> {
     if (entries.length === 0) return;
     const bodies = entries.map(([, fields]) => fieldOf(fields, 'message'));
     const readable = bodies.filter((body): body is string => body !== undefined);
@@ -137,7 +139,7 @@ function fieldOf(fields: readonly string[], name: string): string | undefined {
 }
 
 /** Entries the group has yet to deliver plus those delivered and not acknowledged (`XINFO GROUPS`; `lag` needs Redis 7). */
-async function groupLag(redis: Redis, stream: string, group: string): Promise<number | undefined> {
+async function groupLag(redis: RedisClient, stream: string, group: string): Promise<number | undefined> {
   const groups = (await redis.xinfo('GROUPS', stream)) as unknown[][];
   for (const info of groups) {
     const fields = new Map<string, unknown>();

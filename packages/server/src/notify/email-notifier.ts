@@ -3,7 +3,7 @@
  * set. Emails are deliveries of kind `email` in the same store and dispatcher
  * as webhooks: queued, retried with backoff, never sent on the request path.
  */
-import { createTransport, type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import type { Delivery, WebhookPayload } from './delivery.js';
 import { describeError, type DeliverySender, type SendOutcome } from './delivery-sender.js';
@@ -63,18 +63,24 @@ function resultText(result: unknown): string {
 
 /** Sends email deliveries through one SMTP server. */
 export class EmailNotifier implements DeliverySender {
-  private readonly transport: Transporter<SMTPTransport.SentMessageInfo>;
+  /** Made on the first send: nodemailer is loaded only by a server that sends email. */
+  private transport: Promise<Transporter<SMTPTransport.SentMessageInfo>> | undefined;
   private readonly from: string;
 
-  constructor(options: EmailNotifierOptions) {
-    const timeoutMs = options.timeoutMs ?? 10_000;
+  constructor(private readonly options: EmailNotifierOptions) {
     this.from = options.from;
-    this.transport = createTransport({
-      url: options.smtpUrl,
-      connectionTimeout: timeoutMs,
-      greetingTimeout: timeoutMs,
-      socketTimeout: timeoutMs * 3,
-    } as SMTPTransport.Options);
+  }
+
+  private transporter(): Promise<Transporter<SMTPTransport.SentMessageInfo>> {
+    return (this.transport ??= import('nodemailer').then(({ createTransport }) => {
+      const timeoutMs = this.options.timeoutMs ?? 10_000;
+      return createTransport({
+        url: this.options.smtpUrl,
+        connectionTimeout: timeoutMs,
+        greetingTimeout: timeoutMs,
+        socketTimeout: timeoutMs * 3,
+      } as SMTPTransport.Options);
+    }));
   }
 
   async send(delivery: Delivery): Promise<SendOutcome> {
@@ -89,7 +95,7 @@ export class EmailNotifier implements DeliverySender {
     try {
       // No abort here: a message half-handed to the SMTP server may still go out, so shutdown
       // waits for the answer instead of releasing the delivery to be sent twice.
-      const info = await this.transport.sendMail({
+      const info = await (await this.transporter()).sendMail({
         from: this.from,
         // An address object is used as is, never parsed as a list (the target was checked to be one plain address).
         to: { name: '', address: delivery.target },
@@ -109,7 +115,7 @@ export class EmailNotifier implements DeliverySender {
   }
 
   async close(): Promise<void> {
-    this.transport.close();
+    (await this.transport)?.close();
   }
 }
 

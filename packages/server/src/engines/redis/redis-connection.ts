@@ -1,6 +1,10 @@
 /** ioredis connections as jobwait opens, watches and closes them (store commands and the feed's subscriber). */
-import { Redis, type RedisOptions } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis, RedisOptions } from 'ioredis';
 import { reasonOf } from '../../logging/outage-log.js';
+
+/** ioredis (CommonJS), loaded with the first connection: a server on SQLite never loads it. */
+let ioredis: typeof import('ioredis') | undefined;
 
 /** The few logger methods the Redis store and feed use (pino and Fastify loggers fit). */
 export interface RedisLogger {
@@ -14,7 +18,8 @@ export interface RedisLogger {
  * failing a command after a few reconnect attempts rather than holding an HTTP request for long.
  */
 export function openRedis(url: string, role: string, options: RedisOptions = {}, log?: RedisLogger): Redis {
-  const redis = new Redis(url, {
+  ioredis ??= createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
+  const redis = new ioredis.Redis(url, {
     // CLIENT LIST then tells which process and role each connection is.
     connectionName: `jobwait-${role}-${process.pid}`,
     // No auto-pipelining: it defers each command a tick and, measured, doubles the CPU cost of the lone commands of the wake path.
