@@ -4,9 +4,9 @@
  *
  * Each validator is compiled on its route's first request, not at `ready`. Compiling every route's
  * schemas before the server answers its first request left the whole process slower at every
- * answer afterwards, whatever the handler: a bare node:http handler in the same process lost about
- * a fifth of its throughput (docs/benchmarks.md, "the in-process floor"). The same compiling done
- * while requests are being served leaves no such cost. Every route's schemas are compiled by the
+ * answer afterwards, whatever the handler, even a bare node:http one in the same process
+ * (docs/benchmarks.md, bench:server's fourth round). The same compiling done while requests are
+ * being served leaves no such cost. Every route's schemas are compiled by the
  * route tests, so a schema Ajv refuses fails CI; at run time its route would answer 500.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';

@@ -115,7 +115,8 @@ export class EmailNotifier implements DeliverySender {
   }
 
   async close(): Promise<void> {
-    (await this.transport)?.close();
+    // A transport that never loaded has nothing to close (its sends already failed and were retried).
+    (await this.transport?.catch(() => undefined))?.close();
   }
 }
 
