@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { buildServer, openEngine, SERVER_DEFAULTS } from '@jobwait/server';
+import { TEST_REDIS_URL, uniquePrefix } from './helpers/redis.js';
 
 const DRIVERS = ['ioredis', 'amqplib'];
 
@@ -36,9 +37,8 @@ describe('optional drivers', () => {
     }
   });
 
-  it('are found where they are needed (the check above can see a loaded one)', async () => {
-    // Imported here: the helper itself loads ioredis.
-    const { TEST_REDIS_URL, uniquePrefix } = await import('./helpers/redis.js');
+  it('are loaded where they are needed: a Redis engine loads ioredis (the check above can see a loaded one)', async () => {
+    assert.deepEqual(loaded(), []);
     const engine = openEngine({ ...SERVER_DEFAULTS, store: 'redis', redisUrl: TEST_REDIS_URL, redisPrefix: uniquePrefix('drivers') });
     try {
       assert.deepEqual(loaded(), ['ioredis']);

@@ -1,6 +1,7 @@
 /** The real Redis of the tests (127.0.0.1:6379, started by `.ci/run`): unique prefixes, and their cleanup. */
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
 
 /** Redis the tests use; `JOBWAIT_TEST_REDIS_URL` points them elsewhere. */
 export const TEST_REDIS_URL = process.env.JOBWAIT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -12,7 +13,9 @@ export function uniquePrefix(name: string): string {
 
 /** A plain connection for a test's own checks; fails fast when Redis is not there. */
 export function testRedis(): Redis {
-  return new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: false });
+  // Required here, not imported: test/optional-modules.test.ts checks who loads ioredis.
+  const { Redis: Client } = createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
+  return new Client(TEST_REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: false });
 }
 
 /** Deletes every key under `prefix`; returns how many went. */

@@ -6,8 +6,8 @@
  * schemas before the server answers its first request left the whole process slower at every
  * answer afterwards, whatever the handler, even a bare node:http one in the same process
  * (docs/benchmarks.md, bench:server's fourth round). The same compiling done while requests are
- * being served leaves no such cost. Every route's schemas are compiled by the
- * route tests, so a schema Ajv refuses fails CI; at run time its route would answer 500.
+ * being served leaves no such cost. A schema Ajv refuses therefore shows on its route's first
+ * request, not at start: it fails that route's tests, and at run time that route answers 500.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 
